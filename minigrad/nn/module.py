@@ -1,0 +1,293 @@
+"""`Module`: the base of every layer, and the containers built on it.
+
+A Module owns three ordered collections, filled by attribute assignment:
+parameters (Parameter), buffers (`register_buffer`, Tensors that are state
+but not trained, like BatchNorm's running mean) and submodules (Module).
+Everything that walks a model (parameters(), state_dict(), train()) walks
+these three, depth first, in registration order, giving PyTorch's dotted names.
+"""
+from collections import OrderedDict
+
+import numpy as np
+
+from minigrad import autograd
+from minigrad.nn.parameter import Parameter
+from minigrad.tensor import Tensor
+
+
+class RemovableHandle:
+    """Returned by register_forward_hook; `remove()` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict):
+        self._hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self):
+        self._hooks.pop(self.id, None)
+
+
+class Module:
+    def __init__(self):
+        # object.__setattr__: our own __setattr__ routes into these dicts.
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ---- registration ------------------------------------------------------
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
+                                 f"before assigning attributes (assigning {name!r})")
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        elif name in self.__dict__.get("_buffer_names", ()):
+            self._set_buffer(name, value)
+            return
+        object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        # Only reached when normal lookup fails. Unknown names must raise:
+        # returning None would hide typos such as `model.trainig`.
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name):
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name: str, tensor) -> None:
+        """State saved in state_dict but not trained (None: declared, absent)."""
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"buffer {name!r} must be a Tensor or None, got {type(tensor).__name__}")
+        names = self.__dict__.setdefault("_buffer_names", set())
+        names.add(name)
+        self._set_buffer(name, tensor)
+
+    def _set_buffer(self, name, tensor):
+        if tensor is not None:
+            self._buffers[name] = tensor
+        else:
+            self._buffers.pop(name, None)
+        object.__setattr__(self, name, tensor)
+
+    def register_parameter(self, name: str, param) -> None:
+        if param is None:
+            self._parameters.pop(name, None)
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, param)
+
+    def add_module(self, name: str, module) -> None:
+        setattr(self, name, module)
+
+    # ---- running -------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        autograd.module_stack.append(self)
+        try:
+            output = self.forward(*args, **kwargs)
+        finally:
+            autograd.module_stack.pop()
+        for hook in list(self._forward_hooks.values()):
+            replaced = hook(self, args, output)
+            if replaced is not None:
+                output = replaced
+        return output
+
+    def register_forward_hook(self, hook) -> RemovableHandle:
+        """Call `hook(module, inputs, output)` after every forward; it may
+        return a replacement output. Returns a handle whose remove() undoes it."""
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
+
+    def train(self, mode: bool = True) -> "Module":
+        if not isinstance(mode, bool):
+            raise TypeError(f"train(mode) expects a bool, got {type(mode).__name__}")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self) -> "Module":
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = None
+
+    # ---- walking the tree --------------------------------------------------
+    def named_modules(self, prefix=""):
+        """(dotted name, module) for this module and every descendant, depth first."""
+        stack = [(prefix, self)]
+        seen = set()
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [(f"{name}.{child}" if name else child, m) for child, m in module._modules.items()
+                        if m is not None]
+            stack.extend(reversed(children))
+
+    def modules(self):
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self):
+        for name, module in self._modules.items():
+            if module is not None:
+                yield name, module
+
+    def children(self):
+        for _, module in self.named_children():
+            yield module
+
+    def _named_members(self, registry_name):
+        seen = set()
+        for module_name, module in self.named_modules():
+            for name, value in getattr(module, registry_name).items():
+                if value is None or id(value) in seen:
+                    continue
+                seen.add(id(value))
+                yield (f"{module_name}.{name}" if module_name else name), value
+
+    def named_parameters(self):
+        yield from self._named_members("_parameters")
+
+    def parameters(self):
+        for _, p in self.named_parameters():
+            yield p
+
+    def named_buffers(self):
+        yield from self._named_members("_buffers")
+
+    def buffers(self):
+        for _, b in self.named_buffers():
+            yield b
+
+    # ---- saving and loading --------------------------------------------------
+    def _state_items(self):
+        """(name, Tensor) for every parameter and buffer, in PyTorch's order:
+        each module's own parameters, then its buffers, then its children."""
+        for module_name, module in self.named_modules():
+            for name, value in list(module._parameters.items()) + list(module._buffers.items()):
+                if value is not None:
+                    yield (f"{module_name}.{name}" if module_name else name), value
+
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Copies of every parameter and buffer as numpy arrays, keyed as PyTorch keys them."""
+        return OrderedDict((name, tensor.data.copy()) for name, tensor in self._state_items())
+
+    def load_state_dict(self, state_dict, strict: bool = True):
+        """Copy arrays into parameters and buffers.
+
+        Every key, shape and dtype kind is checked before anything is written:
+        on any problem a KeyError/ValueError lists all of them and the model is
+        left exactly as it was. Returns (missing_keys, unexpected_keys).
+        """
+        own = OrderedDict(self._state_items())
+        given = {name: np.asarray(value.data if isinstance(value, Tensor) else value)
+                 for name, value in state_dict.items()}
+        missing = [k for k in own if k not in given]
+        unexpected = [k for k in given if k not in own]
+        mismatched = [f"{k}: model has {own[k].shape}, state_dict has {given[k].shape}"
+                      for k in own if k in given and own[k].shape != given[k].shape]
+        bad_kind = [f"{k}: model has {own[k].dtype}, state_dict has {given[k].dtype}"
+                    for k in own if k in given and own[k].dtype.kind != given[k].dtype.kind
+                    and not (own[k].dtype.kind in "iu" and given[k].dtype.kind in "iu")]
+        problems = []
+        if strict and missing:
+            problems.append("missing keys: " + ", ".join(missing))
+        if strict and unexpected:
+            problems.append("unexpected keys: " + ", ".join(unexpected))
+        if mismatched:
+            problems.append("shape mismatches: " + "; ".join(mismatched))
+        if bad_kind:
+            problems.append("dtype mismatches: " + "; ".join(bad_kind))
+        if problems:
+            raise ValueError(f"load_state_dict into {type(self).__name__} failed; the model was not changed.\n  "
+                             + "\n  ".join(problems))
+        for name, tensor in own.items():
+            if name in given:
+                tensor.data[...] = given[name].astype(tensor.dtype, copy=False)
+        return missing, unexpected
+
+    # ---- printing ----------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self):
+        lines = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+class Sequential(Module):
+    """Modules applied in order; children are named "0", "1", ..."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], dict):
+            for name, module in modules[0].items():
+                self.add_module(name, module)
+        else:
+            for i, module in enumerate(modules):
+                if not isinstance(module, Module):
+                    raise TypeError(f"Sequential takes Modules; argument {i} is a {type(module).__name__}")
+                self.add_module(str(i), module)
+
+    def forward(self, x):
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, index):
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            return Sequential(*modules[index])
+        if not -len(modules) <= index < len(modules):
+            raise IndexError(f"index {index} is out of range for a Sequential of {len(modules)} modules")
+        return modules[index]
+
+    def append(self, module) -> "Sequential":
+        self.add_module(str(len(self)), module)
+        return self
+
+
+class Identity(Module):
+    def forward(self, x):
+        return x
+
+
+class Flatten(Module):
+    """(N, d1, d2, ...) -> (N, d1*d2*...) with the default start_dim=1."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return x.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -1,0 +1,15 @@
+"""`Parameter`: a Tensor that a Module trains."""
+import numpy as np
+
+from minigrad.tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A leaf Tensor that requires grad; assigning one to a Module registers it."""
+
+    def __init__(self, data, requires_grad=True):
+        array = data.data if isinstance(data, Tensor) else np.asarray(data)
+        super().__init__(array, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()

@@ -1,0 +1,145 @@
+"""+ - * / ** negation and matmul.
+
+Binary ops broadcast as numpy does; their backward returns gradients in the
+broadcast shape and the engine sums them back (autograd.unbroadcast).
+"""
+import numbers
+
+import numpy as np
+
+from minigrad.autograd import Function
+from minigrad.ops.common import check_broadcastable, pair_of_tensors
+
+
+class Add(Function):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, grad):
+        return grad, grad
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, grad):
+        return grad, -grad
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, grad):
+        return grad * self.b, grad * self.a
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, grad):
+        grad_a = grad / self.b
+        return grad_a, -grad_a * self.a / self.b
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, grad):
+        return -grad
+
+
+class Pow(Function):
+    """x ** p for a constant exponent p."""
+
+    def forward(self, x, exponent):
+        self.x, self.exponent = x, exponent
+        return x ** exponent
+
+    def backward(self, grad):
+        p = self.exponent
+        return grad * (p * self.x ** (p - 1))
+
+
+class MatMul(Function):
+    """a @ b with numpy's rules: 2-D, or batched with broadcast batch axes.
+
+    a: (..., n, k), b: (..., k, m) -> (..., n, m). 1-D operands are treated as
+    a row (a) or a column (b) and that axis is dropped from the result.
+    """
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, grad):
+        a, b = self.a, self.b
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g = grad
+        if a.ndim == 1:
+            g = np.expand_dims(g, -2)
+        if b.ndim == 1:
+            g = np.expand_dims(g, -1)
+        grad_a = g @ np.swapaxes(b2, -1, -2) if self.needs_input_grad[0] else None
+        grad_b = np.swapaxes(a2, -1, -2) @ g if self.needs_input_grad[1] else None
+        if a.ndim == 1 and grad_a is not None:
+            grad_a = grad_a.reshape(grad_a.shape[:-2] + grad_a.shape[-1:])
+        if b.ndim == 1 and grad_b is not None:
+            grad_b = grad_b[..., 0]
+        return grad_a, grad_b
+
+
+def _binary(function, name, a, b):
+    a, b = pair_of_tensors(a, b)
+    check_broadcastable(name, a, b)
+    return function.apply(a, b)
+
+
+def add(a, b):
+    return _binary(Add, "add", a, b)
+
+
+def sub(a, b):
+    return _binary(Sub, "sub", a, b)
+
+
+def mul(a, b):
+    return _binary(Mul, "mul", a, b)
+
+
+def div(a, b):
+    return _binary(Div, "div", a, b)
+
+
+def neg(a):
+    return Neg.apply(a)
+
+
+def pow(x, exponent):
+    if not isinstance(exponent, numbers.Real) or isinstance(exponent, bool):
+        raise TypeError(f"pow supports a constant real exponent, got {type(exponent).__name__}")
+    if x.dtype.kind == "f":
+        exponent = x.dtype.type(exponent)   # a Python float must not upcast float32
+    return Pow.apply(x, exponent=exponent)
+
+
+def matmul(a, b):
+    a, b = pair_of_tensors(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul needs at least 1-D operands, got shapes {a.shape} and {b.shape}")
+    inner_a = a.shape[-1]
+    inner_b = b.shape[-2] if b.ndim >= 2 else b.shape[0]
+    if inner_a != inner_b:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned "
+                         f"({inner_a} columns in the first, {inner_b} rows in the second)")
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} cannot be broadcast") from None
+    return MatMul.apply(a, b)

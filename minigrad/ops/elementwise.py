@@ -1,0 +1,170 @@
+"""Elementwise functions: exp, log, sqrt, abs, relu, sigmoid, tanh,
+maximum/minimum, clip, and the non-differentiable cast."""
+import numpy as np
+
+from minigrad.autograd import Function
+from minigrad.ops.common import check_broadcastable, pair_of_tensors
+
+
+class Exp(Function):
+    def forward(self, x):
+        self.y = np.exp(x)
+        return self.y
+
+    def backward(self, grad):
+        return grad * self.y
+
+
+class Log(Function):
+    def forward(self, x):
+        self.x = x
+        return np.log(x)
+
+    def backward(self, grad):
+        return grad / self.x
+
+
+class Sqrt(Function):
+    def forward(self, x):
+        self.y = np.sqrt(x)
+        return self.y
+
+    def backward(self, grad):
+        return grad / (2 * self.y)
+
+
+class Abs(Function):
+    """|x|; the gradient at 0 is 0 (np.sign), as in PyTorch."""
+
+    def forward(self, x):
+        self.x = x
+        return np.abs(x)
+
+    def backward(self, grad):
+        return grad * np.sign(self.x)
+
+
+class ReLU(Function):
+    """max(x, 0); the gradient at 0 is 0, as in PyTorch."""
+
+    def forward(self, x):
+        self.y = np.maximum(x, 0)
+        return self.y
+
+    def backward(self, grad):
+        return grad * (self.y > 0)
+
+
+def stable_sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)) without overflow: exp only ever sees -|x|."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+class Sigmoid(Function):
+    def forward(self, x):
+        self.y = stable_sigmoid(x)
+        return self.y
+
+    def backward(self, grad):
+        return grad * self.y * (1 - self.y)
+
+
+class Tanh(Function):
+    def forward(self, x):
+        self.y = np.tanh(x)
+        return self.y
+
+    def backward(self, grad):
+        return grad * (1 - self.y * self.y)
+
+
+class Maximum(Function):
+    """Elementwise max; where a == b each side gets half the gradient (as PyTorch)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return np.maximum(a, b)
+
+    def backward(self, grad):
+        share_a = (self.a > self.b) + 0.5 * (self.a == self.b)
+        share_a = share_a.astype(grad.dtype)
+        return grad * share_a, grad * (1 - share_a)
+
+
+class Minimum(Function):
+    """Elementwise min; where a == b each side gets half the gradient (as PyTorch)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return np.minimum(a, b)
+
+    def backward(self, grad):
+        share_a = (self.a < self.b) + 0.5 * (self.a == self.b)
+        share_a = share_a.astype(grad.dtype)
+        return grad * share_a, grad * (1 - share_a)
+
+
+class Clip(Function):
+    """Clamp to [low, high]; the gradient passes where low <= x <= high (as PyTorch)."""
+
+    def forward(self, x, low, high):
+        self.inside = np.ones(x.shape, dtype=bool)
+        if low is not None:
+            self.inside &= x >= low
+        if high is not None:
+            self.inside &= x <= high
+        return np.clip(x, low, high)
+
+    def backward(self, grad):
+        return grad * self.inside
+
+
+class Cast(Function):
+    """Change dtype; the gradient is cast back by the engine."""
+
+    def forward(self, x, dtype):
+        return x.astype(dtype)
+
+    def backward(self, grad):
+        return grad
+
+
+def exp(x): return Exp.apply(x)
+def log(x): return Log.apply(x)
+def sqrt(x): return Sqrt.apply(x)
+def abs(x): return Abs.apply(x)
+def relu(x): return ReLU.apply(x)
+def sigmoid(x): return Sigmoid.apply(x)
+def tanh(x): return Tanh.apply(x)
+
+
+def maximum(a, b):
+    a, b = pair_of_tensors(a, b)
+    check_broadcastable("maximum", a, b)
+    return Maximum.apply(a, b)
+
+
+def minimum(a, b):
+    a, b = pair_of_tensors(a, b)
+    check_broadcastable("minimum", a, b)
+    return Minimum.apply(a, b)
+
+
+def clip(x, min=None, max=None):
+    if min is None and max is None:
+        raise ValueError("clip needs at least one of min and max")
+    if min is not None and max is not None and min > max:
+        raise ValueError(f"clip: min ({min}) is greater than max ({max})")
+    cast = x.dtype.type if x.dtype.kind == "f" else (lambda v: v)
+    low = None if min is None else cast(min)
+    high = None if max is None else cast(max)
+    return Clip.apply(x, low=low, high=high)
+
+
+def cast(x, dtype):
+    if x.dtype == dtype:
+        return x
+    if x.requires_grad and np.dtype(dtype).kind != "f":
+        return Cast.apply(x.detach(), dtype=dtype)
+    return Cast.apply(x, dtype=dtype)

@@ -1,0 +1,113 @@
+"""Reductions over axes: sum, mean, max, var, and the non-differentiable argmax.
+
+Each takes numpy's `axis`/`keepdims` or PyTorch's `dim`/`keepdim`.
+"""
+import numpy as np
+
+from minigrad.autograd import Function
+from minigrad.ops.common import resolve_axis, resolve_keepdims
+from minigrad.tensor import Tensor
+
+
+def _expand_back(grad, input_shape, axes, keepdims):
+    """Reinsert reduced axes into `grad` so it broadcasts against the input."""
+    if axes is None:
+        return np.reshape(grad, (1,) * len(input_shape))
+    if not keepdims:
+        grad = np.expand_dims(grad, axes)
+    return grad
+
+
+def _count(shape, axes):
+    if axes is None:
+        return int(np.prod(shape))
+    return int(np.prod([shape[a] for a in axes]))
+
+
+class Sum(Function):
+    def forward(self, x, axes, keepdims):
+        self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
+        return np.sum(x, axis=axes, keepdims=keepdims)
+
+    def backward(self, grad):
+        grad = _expand_back(grad, self.shape, self.axes, self.keepdims)
+        return np.broadcast_to(grad, self.shape)
+
+
+class Mean(Function):
+    def forward(self, x, axes, keepdims):
+        self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
+        return np.mean(x, axis=axes, keepdims=keepdims)
+
+    def backward(self, grad):
+        grad = _expand_back(grad, self.shape, self.axes, self.keepdims)
+        count = _count(self.shape, self.axes)
+        return np.broadcast_to(grad / grad.dtype.type(count), self.shape)
+
+
+class Max(Function):
+    """Maximum over axes. Ties: the gradient is split evenly among every
+    element equal to the maximum (as PyTorch's amax does)."""
+
+    def forward(self, x, axes, keepdims):
+        self.x, self.axes, self.keepdims = x, axes, keepdims
+        self.y = np.max(x, axis=axes, keepdims=True)
+        return self.y if keepdims else np.max(x, axis=axes, keepdims=False)
+
+    def backward(self, grad):
+        grad = _expand_back(grad, self.x.shape, self.axes, self.keepdims)
+        winners = (self.x == self.y)
+        counts = winners.sum(axis=self.axes, keepdims=True)
+        return grad * winners / counts.astype(grad.dtype)
+
+
+class Var(Function):
+    """Variance over axes; unbiased divides by (n - 1), biased by n."""
+
+    def forward(self, x, axes, unbiased, keepdims):
+        self.axes, self.keepdims = axes, keepdims
+        self.centered = x - np.mean(x, axis=axes, keepdims=True)
+        count = _count(x.shape, axes)
+        self.divisor = x.dtype.type(count - 1 if unbiased else count)
+        return np.sum(self.centered ** 2, axis=axes, keepdims=keepdims) / self.divisor
+
+    def backward(self, grad):
+        grad = _expand_back(grad, self.centered.shape, self.axes, self.keepdims)
+        return grad * (2 / self.divisor) * self.centered
+
+
+def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    axes = resolve_axis(axis, x.ndim, dim)
+    return Sum.apply(x, axes=axes, keepdims=resolve_keepdims(keepdims, keepdim))
+
+
+def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    axes = resolve_axis(axis, x.ndim, dim)
+    if x.dtype.kind != "f":
+        raise TypeError(f"mean needs a float tensor, got dtype {x.dtype} (use .float() first)")
+    return Mean.apply(x, axes=axes, keepdims=resolve_keepdims(keepdims, keepdim))
+
+
+def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    axes = resolve_axis(axis, x.ndim, dim)
+    if x.size == 0:
+        raise ValueError("max of an empty tensor")
+    return Max.apply(x, axes=axes, keepdims=resolve_keepdims(keepdims, keepdim))
+
+
+def var(x, axis=None, unbiased=True, keepdims=False, *, dim=None, keepdim=None):
+    axes = resolve_axis(axis, x.ndim, dim)
+    if x.dtype.kind != "f":
+        raise TypeError(f"var needs a float tensor, got dtype {x.dtype}")
+    count = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
+    if unbiased and count < 2:
+        raise ValueError(f"unbiased variance needs at least 2 values per reduction, got {count}")
+    return Var.apply(x, axes=axes, unbiased=unbiased, keepdims=resolve_keepdims(keepdims, keepdim))
+
+
+def argmax(x, axis=None, *, dim=None):
+    """Index of the maximum (first on ties); an int64 tensor outside the graph."""
+    axes = resolve_axis(axis, x.ndim, dim)
+    if axes is not None and len(axes) != 1:
+        raise ValueError("argmax takes a single axis")
+    return Tensor(np.argmax(x.data, axis=None if axes is None else axes[0]).astype(np.int64))

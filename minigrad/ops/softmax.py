@@ -1,0 +1,53 @@
+"""softmax and log_softmax along one axis, numerically stable: the maximum is
+subtracted before exponentiating, so no exp ever sees a positive argument."""
+import numpy as np
+
+from minigrad.autograd import Function
+from minigrad.ops.common import resolve_axis
+
+
+def log_softmax_array(x: np.ndarray, axis: int) -> np.ndarray:
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    def forward(self, x, axis):
+        self.axis = axis
+        self.y = log_softmax_array(x, axis)
+        return self.y
+
+    def backward(self, grad):
+        # d/dx_i of (x_i - logsumexp x) = delta_ij - softmax_j
+        softmax = np.exp(self.y)
+        return grad - softmax * np.sum(grad, axis=self.axis, keepdims=True)
+
+
+class Softmax(Function):
+    def forward(self, x, axis):
+        self.axis = axis
+        self.y = np.exp(log_softmax_array(x, axis))
+        return self.y
+
+    def backward(self, grad):
+        # Jacobian-vector product of softmax: y * (g - sum(g * y))
+        return self.y * (grad - np.sum(grad * self.y, axis=self.axis, keepdims=True))
+
+
+def _one_axis(x, dim, axis):
+    axes = resolve_axis(axis, x.ndim, dim)
+    if axes is None or len(axes) != 1:
+        raise ValueError("softmax works along exactly one axis")
+    return axes[0]
+
+
+def log_softmax(x, dim=-1, *, axis=None):
+    if axis is not None:
+        dim = None
+    return LogSoftmax.apply(x, axis=_one_axis(x, dim, axis))
+
+
+def softmax(x, dim=-1, *, axis=None):
+    if axis is not None:
+        dim = None
+    return Softmax.apply(x, axis=_one_axis(x, dim, axis))
