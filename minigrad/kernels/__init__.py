@@ -1,0 +1,1 @@
+"""Array-level kernels: plain numpy references and fast numba versions (no Tensor, no autograd)."""

@@ -1,0 +1,473 @@
+"""Batch normalization kernels on arrays (no Tensor, no autograd).
+
+Every input is viewed as a 3-D array ``x3`` of shape (N, C, S):
+
+    BatchNorm1d (N, C)        -> (N, C, 1)
+    BatchNorm1d (N, C, L)     -> (N, C, L)
+    BatchNorm2d (N, C, H, W)  -> (N, C, H*W)
+
+Channel c has M = N*S values, x3[:, c, :]. Each public function has a plain
+numpy twin named ``<name>_ref``; read that one first, it is the definition
+the tests hold the fast version to.
+
+Conventions
+-----------
+- Full-size outputs (y, dx) have the dtype of x3 (float32 or float64).
+- Per-channel results (mean, var, invstd, sums) are float64 arrays of length C.
+- All arithmetic inside the kernels is done in float64, so float32 inputs far
+  from zero (mean 1e4, std 0.1) still normalize to unit variance.
+- The variance is biased (divided by M). The caller turns it into the unbiased
+  one, var * M / (M - 1), for the running estimate.
+- xhat = (x - mean) * invstd is never stored: the backward recomputes it.
+
+How the numba kernels split the work (2 layouts)
+------------------------------------------------
+"planes" (S >= ROWS_BELOW_S): an (n, c) plane of S values is contiguous.
+    Reductions walk the elements in channel-major order (c, n, s), cut into
+    one equal piece per thread, so any C (even C=1) and any N (even N=1) keeps
+    every thread busy. Element-wise passes cut memory order (n, c, s) the same way.
+"rows" (S < ROWS_BELOW_S, e.g. BatchNorm1d): a sample is a short row of
+    R = C*S values. Each thread takes a block of rows and keeps float64
+    accumulators for the R positions; per-channel coefficients are expanded
+    to length R so the inner loop runs over contiguous memory.
+
+In both layouts the innermost loop accumulates *per position* into a small
+float64 array (``acc[i] += ...``) instead of into one scalar: without fastmath
+a scalar sum cannot be reordered, so it would not vectorise.
+
+The kernels compile lazily on first call (cache=True keeps the machine code on
+disk for the next process); importing this module compiles nothing.
+"""
+import numba
+import numpy as np
+from numba import njit, prange
+
+LANES = 256        # length of the per-position accumulators in "planes" kernels
+ROWS_BELOW_S = 16  # S below this uses the "rows" layout
+
+
+# --------------------------------------------------------------------------
+# Shapes
+# --------------------------------------------------------------------------
+
+def as_ncs(x):
+    """(N, C) or (N, C, d1, d2, ...) -> C-contiguous (N, C, S) with S = d1*d2*...
+
+    No copy when x is already C-contiguous (the result is a view);
+    otherwise one contiguous copy.
+    """
+    x = np.asarray(x)
+    if x.ndim < 2:
+        raise ValueError(f"batch norm expects (N, C, ...) input, got shape {x.shape}")
+    n, c = x.shape[:2]
+    s = int(np.prod(x.shape[2:], dtype=np.int64))
+    return np.ascontiguousarray(x).reshape(n, c, s)
+
+
+def _check3(name, a):
+    """Return a as a C-contiguous 3-D array, raising a clear error otherwise."""
+    if np.ndim(a) != 3:
+        raise ValueError(f"{name} must be 3-D (N, C, S); got shape {np.shape(a)} "
+                         "(use as_ncs to reshape)")
+    return np.ascontiguousarray(a)
+
+
+def _per_channel(v, c, default):
+    """A length-C float64 vector; None means the constant `default`."""
+    if v is None:
+        return np.full(c, default, dtype=np.float64)
+    v = np.ascontiguousarray(v, dtype=np.float64).reshape(-1)
+    if v.shape[0] != c:
+        raise ValueError(f"expected {c} per-channel values, got {v.shape[0]}")
+    return v
+
+
+def _use_rows(x3):
+    return x3.shape[2] < ROWS_BELOW_S
+
+
+# --------------------------------------------------------------------------
+# Numba kernels: per-channel sums
+# --------------------------------------------------------------------------
+
+@njit(parallel=True, cache=True)
+def _sums_planes(u, x, ku, kx, ntasks):
+    """Per channel c: s1[c] = sum(u - ku[c]), s2[c] = sum((u - ku[c]) * (x - kx[c])).
+
+    u, x: C-contiguous (N, C, S), float32 or float64; ku, kx: float64 (C,).
+    Parallel: prange over `ntasks` equal pieces of the channel-major sequence
+    (c, n, s); a piece may span several channels or cover part of one.
+    Accumulation: float64, LANES per-position accumulators per piece, emptied
+    into part[task, c] when the piece leaves a channel; pieces are added at
+    the end (serial, ntasks*C values).
+    """
+    n_, c_, s_ = x.shape
+    per_channel = n_ * s_
+    total = c_ * per_channel
+    lanes = min(s_, LANES)
+    part1 = np.zeros((ntasks, c_))
+    part2 = np.zeros((ntasks, c_))
+    for t in prange(ntasks):
+        acc1 = np.zeros(lanes)
+        acc2 = np.zeros(lanes)
+        pos = total * t // ntasks
+        end = total * (t + 1) // ntasks
+        while pos < end:
+            c = pos // per_channel
+            channel_end = min(end, (c + 1) * per_channel)
+            a = ku[c]
+            b = kx[c]
+            while pos < channel_end:
+                r = pos - c * per_channel
+                n = r // s_
+                s = r - n * s_
+                run = min(channel_end - pos, s_ - s)
+                urow = u[n, c]
+                xrow = x[n, c]
+                for start in range(s, s + run, lanes):
+                    m = min(lanes, s + run - start)
+                    for i in range(m):
+                        du = urow[start + i] - a
+                        acc1[i] += du
+                        acc2[i] += du * (xrow[start + i] - b)
+                pos += run
+            t1 = 0.0
+            t2 = 0.0
+            for i in range(lanes):
+                t1 += acc1[i]
+                t2 += acc2[i]
+                acc1[i] = 0.0
+                acc2[i] = 0.0
+            part1[t, c] = t1
+            part2[t, c] = t2
+    s1 = np.zeros(c_)
+    s2 = np.zeros(c_)
+    for t in range(ntasks):
+        for c in range(c_):
+            s1[c] += part1[t, c]
+            s2[c] += part2[t, c]
+    return s1, s2
+
+
+@njit(parallel=True, cache=True)
+def _sums_rows(u, x, ku, kx, ntasks):
+    """Same result as _sums_planes, for short rows (small S).
+
+    u, x: C-contiguous (N, C, S), seen as (N, R) with R = C*S.
+    Parallel: prange over `ntasks` blocks of rows (samples).
+    Accumulation: float64, R per-position accumulators per block, then folded
+    over blocks and over S into the C channels (serial, ntasks*R values).
+    """
+    n_, c_, s_ = x.shape
+    r_ = c_ * s_
+    u2 = u.reshape(n_, r_)
+    x2 = x.reshape(n_, r_)
+    kur = np.empty(r_)
+    kxr = np.empty(r_)
+    for j in range(r_):
+        kur[j] = ku[j // s_]
+        kxr[j] = kx[j // s_]
+    part1 = np.empty((ntasks, r_))
+    part2 = np.empty((ntasks, r_))
+    for t in prange(ntasks):
+        acc1 = np.zeros(r_)
+        acc2 = np.zeros(r_)
+        for n in range(n_ * t // ntasks, n_ * (t + 1) // ntasks):
+            urow = u2[n]
+            xrow = x2[n]
+            for j in range(r_):
+                du = urow[j] - kur[j]
+                acc1[j] += du
+                acc2[j] += du * (xrow[j] - kxr[j])
+        part1[t] = acc1
+        part2[t] = acc2
+    s1 = np.zeros(c_)
+    s2 = np.zeros(c_)
+    for t in range(ntasks):
+        for j in range(r_):
+            s1[j // s_] += part1[t, j]
+            s2[j // s_] += part2[t, j]
+    return s1, s2
+
+
+# --------------------------------------------------------------------------
+# Numba kernels: element-wise passes
+# --------------------------------------------------------------------------
+
+@njit(parallel=True, cache=True)
+def _affine_planes(x, scale, shift, out, ntasks):
+    """out[n, c, s] = x[n, c, s] * scale[c] + shift[c], computed in float64.
+
+    x, out: C-contiguous (N, C, S); scale, shift: float64 (C,).
+    Parallel: prange over `ntasks` equal pieces of memory order (n, c, s).
+    """
+    n_, c_, s_ = x.shape
+    planes = n_ * c_
+    total = planes * s_
+    xf = x.reshape(planes, s_)
+    of = out.reshape(planes, s_)
+    for t in prange(ntasks):
+        pos = total * t // ntasks
+        end = total * (t + 1) // ntasks
+        while pos < end:
+            p = pos // s_
+            s = pos - p * s_
+            run = min(end - pos, s_ - s)
+            c = p % c_
+            a = scale[c]
+            b = shift[c]
+            xrow = xf[p]
+            orow = of[p]
+            for i in range(s, s + run):
+                orow[i] = xrow[i] * a + b
+            pos += run
+
+
+@njit(parallel=True, cache=True)
+def _affine_rows(x, scale, shift, out, ntasks):
+    """Same as _affine_planes for short rows; parallel over blocks of rows."""
+    n_, c_, s_ = x.shape
+    r_ = c_ * s_
+    x2 = x.reshape(n_, r_)
+    o2 = out.reshape(n_, r_)
+    ar = np.empty(r_)
+    br = np.empty(r_)
+    for j in range(r_):
+        ar[j] = scale[j // s_]
+        br[j] = shift[j // s_]
+    for t in prange(ntasks):
+        for n in range(n_ * t // ntasks, n_ * (t + 1) // ntasks):
+            xrow = x2[n]
+            orow = o2[n]
+            for j in range(r_):
+                orow[j] = xrow[j] * ar[j] + br[j]
+
+
+@njit(parallel=True, cache=True)
+def _dx_planes(dy, x, mean, a, b, d, out, ntasks):
+    """out = a[c]*dy + b[c]*(x - mean[c]) + d[c], computed in float64.
+
+    dy, x, out: C-contiguous (N, C, S); mean, a, b, d: float64 (C,).
+    Parallel: prange over `ntasks` equal pieces of memory order (n, c, s).
+    """
+    n_, c_, s_ = x.shape
+    planes = n_ * c_
+    total = planes * s_
+    dyf = dy.reshape(planes, s_)
+    xf = x.reshape(planes, s_)
+    of = out.reshape(planes, s_)
+    for t in prange(ntasks):
+        pos = total * t // ntasks
+        end = total * (t + 1) // ntasks
+        while pos < end:
+            p = pos // s_
+            s = pos - p * s_
+            run = min(end - pos, s_ - s)
+            c = p % c_
+            mc = mean[c]
+            ac = a[c]
+            bc = b[c]
+            dc = d[c]
+            dyrow = dyf[p]
+            xrow = xf[p]
+            orow = of[p]
+            for i in range(s, s + run):
+                orow[i] = ac * dyrow[i] + bc * (xrow[i] - mc) + dc
+            pos += run
+
+
+@njit(parallel=True, cache=True)
+def _dx_rows(dy, x, mean, a, b, d, out, ntasks):
+    """Same as _dx_planes for short rows; parallel over blocks of rows."""
+    n_, c_, s_ = x.shape
+    r_ = c_ * s_
+    dy2 = dy.reshape(n_, r_)
+    x2 = x.reshape(n_, r_)
+    o2 = out.reshape(n_, r_)
+    mr = np.empty(r_)
+    ar = np.empty(r_)
+    br = np.empty(r_)
+    dr = np.empty(r_)
+    for j in range(r_):
+        mr[j] = mean[j // s_]
+        ar[j] = a[j // s_]
+        br[j] = b[j // s_]
+        dr[j] = d[j // s_]
+    for t in prange(ntasks):
+        for n in range(n_ * t // ntasks, n_ * (t + 1) // ntasks):
+            dyrow = dy2[n]
+            xrow = x2[n]
+            orow = o2[n]
+            for j in range(r_):
+                orow[j] = ar[j] * dyrow[j] + br[j] * (xrow[j] - mr[j]) + dr[j]
+
+
+# --------------------------------------------------------------------------
+# Dispatch between the two layouts
+# --------------------------------------------------------------------------
+
+def _sums(u3, x3, ku, kx):
+    threads = numba.get_num_threads()
+    if _use_rows(x3):
+        return _sums_rows(u3, x3, ku, kx, max(1, min(x3.shape[0], threads)))
+    return _sums_planes(u3, x3, ku, kx, threads)
+
+
+def _affine(x3, scale, shift, out):
+    threads = numba.get_num_threads()
+    if _use_rows(x3):
+        _affine_rows(x3, scale, shift, out, max(1, min(x3.shape[0], threads)))
+    else:
+        _affine_planes(x3, scale, shift, out, threads)
+    return out
+
+
+def _output(out, like):
+    if out is None:
+        return np.empty_like(like)
+    if out.shape != like.shape or out.dtype != like.dtype or not out.flags.c_contiguous:
+        raise ValueError("out must be a C-contiguous array with x3's shape and dtype")
+    return out
+
+
+# --------------------------------------------------------------------------
+# Public API: fast versions, each followed by its numpy reference
+# --------------------------------------------------------------------------
+
+def batch_stats(x3):
+    """Per-channel mean and biased variance of x3 (N, C, S) -> (mean, var), float64 (C,).
+
+    One pass over x3. Sums are taken of x - K[c] (K[c] = x3[0, c, 0], a value
+    of the channel), in float64, so that a large mean does not cancel the variance.
+    """
+    x3 = _check3("x3", x3)
+    n, c, s = x3.shape
+    m = n * s
+    k = x3[0, :, 0].astype(np.float64)
+    s1, s2 = _sums(x3, x3, k, k)
+    d = s1 / m
+    mean = k + d
+    var = np.maximum(s2 / m - d * d, 0.0)
+    return mean, var
+
+
+def batch_stats_ref(x3):
+    """Numpy reference for batch_stats."""
+    x = np.asarray(x3, dtype=np.float64)
+    mean = x.mean(axis=(0, 2))
+    var = ((x - mean[None, :, None]) ** 2).mean(axis=(0, 2))
+    return mean, var
+
+
+def normalize_train(x3, weight, bias, eps, out=None):
+    """Training-mode forward: y = (x - mean) * invstd * gamma + beta.
+
+    x3: (N, C, S) float32/float64; weight, bias: (C,) or None (gamma=1, beta=0).
+    Returns (y, mean, invstd, var): y like x3, the rest float64 (C,), var biased.
+    Two passes over x: one for the statistics, one writing y. `out`, if given,
+    receives y (saves an allocation).
+    """
+    x3 = _check3("x3", x3)
+    c = x3.shape[1]
+    mean, var = batch_stats(x3)
+    invstd = 1.0 / np.sqrt(var + eps)
+    scale = _per_channel(weight, c, 1.0) * invstd
+    shift = _per_channel(bias, c, 0.0) - mean * scale
+    y = _affine(x3, scale, shift, _output(out, x3))
+    return y, mean, invstd, var
+
+
+def normalize_train_ref(x3, weight, bias, eps):
+    """Numpy reference for normalize_train."""
+    x = np.asarray(x3, dtype=np.float64)
+    c = x.shape[1]
+    gamma = np.ones(c) if weight is None else np.asarray(weight, dtype=np.float64)
+    beta = np.zeros(c) if bias is None else np.asarray(bias, dtype=np.float64)
+    mean, var = batch_stats_ref(x)
+    invstd = 1.0 / np.sqrt(var + eps)
+    xhat = (x - mean[None, :, None]) * invstd[None, :, None]
+    y = xhat * gamma[None, :, None] + beta[None, :, None]
+    return y.astype(x3.dtype), mean, invstd, var
+
+
+def scale_shift(x3, scale, shift, out=None):
+    """y = x * scale[c] + shift[c] (computed in float64, stored like x3).
+
+    Evaluation mode: scale = gamma*invstd, shift = beta - mean*scale.
+    Evaluation backward: dx = scale_shift(dy, gamma*invstd, 0).
+    scale, shift: (C,), any float dtype. One read of x, one write of y.
+    """
+    x3 = _check3("x3", x3)
+    c = x3.shape[1]
+    return _affine(x3, _per_channel(scale, c, 1.0), _per_channel(shift, c, 0.0),
+                   _output(out, x3))
+
+
+def scale_shift_ref(x3, scale, shift):
+    """Numpy reference for scale_shift."""
+    x = np.asarray(x3, dtype=np.float64)
+    y = x * np.asarray(scale, np.float64)[None, :, None] + np.asarray(shift, np.float64)[None, :, None]
+    return y.astype(x3.dtype)
+
+
+def backward_reduce(dy3, x3, mean, invstd):
+    """Per-channel sums for the backward -> (sum_dy, sum_dy_xhat), float64 (C,).
+
+    sum_dy[c] = sum(dy), sum_dy_xhat[c] = sum(dy * (x - mean[c]) * invstd[c]).
+    One pass reading dy3 and x3 together; xhat is recomputed, not stored.
+    """
+    dy3 = _check3("dy3", dy3)
+    x3 = _check3("x3", x3)
+    c = x3.shape[1]
+    mean = _per_channel(mean, c, 0.0)
+    s1, s2 = _sums(dy3, x3, np.zeros(c), mean)
+    return s1, s2 * _per_channel(invstd, c, 1.0)
+
+
+def backward_reduce_ref(dy3, x3, mean, invstd):
+    """Numpy reference for backward_reduce."""
+    dy = np.asarray(dy3, dtype=np.float64)
+    x = np.asarray(x3, dtype=np.float64)
+    xhat = (x - mean[None, :, None]) * invstd[None, :, None]
+    return dy.sum(axis=(0, 2)), (dy * xhat).sum(axis=(0, 2))
+
+
+def backward_dx(dy3, x3, mean, invstd, weight, sum_dy, sum_dy_xhat, out=None):
+    """Training-mode input gradient, one pass over dy and x:
+
+        dx = gamma*invstd/M * (M*dy - sum_dy - xhat*sum_dy_xhat),  M = N*S
+
+    (weight None means gamma = 1). Per channel this is
+        dx = a*dy + b*(x - mean) + d,  a = gamma*invstd,
+        b = -a*invstd*sum_dy_xhat/M,   d = -a*sum_dy/M,
+    evaluated in float64. Returns dx with x3's dtype; `out` may receive it.
+    """
+    dy3 = _check3("dy3", dy3)
+    x3 = _check3("x3", x3)
+    n, c, s = x3.shape
+    m = n * s
+    mean = _per_channel(mean, c, 0.0)
+    invstd = _per_channel(invstd, c, 1.0)
+    a = _per_channel(weight, c, 1.0) * invstd
+    b = -a * invstd * _per_channel(sum_dy_xhat, c, 0.0) / m
+    d = -a * _per_channel(sum_dy, c, 0.0) / m
+    dx = _output(out, x3)
+    threads = numba.get_num_threads()
+    if _use_rows(x3):
+        _dx_rows(dy3, x3, mean, a, b, d, dx, max(1, min(n, threads)))
+    else:
+        _dx_planes(dy3, x3, mean, a, b, d, dx, threads)
+    return dx
+
+
+def backward_dx_ref(dy3, x3, mean, invstd, weight, sum_dy, sum_dy_xhat):
+    """Numpy reference for backward_dx."""
+    dy = np.asarray(dy3, dtype=np.float64)
+    x = np.asarray(x3, dtype=np.float64)
+    n, c, s = x.shape
+    m = n * s
+    gamma = np.ones(c) if weight is None else np.asarray(weight, dtype=np.float64)
+    xhat = (x - mean[None, :, None]) * invstd[None, :, None]
+    k = (gamma * invstd / m)[None, :, None]
+    dx = k * (m * dy - sum_dy[None, :, None] - xhat * sum_dy_xhat[None, :, None])
+    return dx.astype(x3.dtype)

@@ -1,0 +1,86 @@
+"""BatchNorm1d and BatchNorm2d: the modules around the fused op in
+minigrad/ops/batchnorm.py.
+
+A module owns what persists between batches: gamma and beta (parameters),
+the running mean and variance and the count of batches seen (buffers). Keys,
+shapes, defaults and update rules are PyTorch's, so a state_dict loads into
+torch.nn.BatchNorm1d/2d unchanged.
+"""
+import numpy as np
+
+from minigrad.nn.module import Module
+from minigrad.nn.parameter import Parameter
+from minigrad.ops.batchnorm import batch_norm, check_batch_norm_input
+from minigrad.tensor import Tensor
+
+
+class _BatchNorm(Module):
+    expected_ranks = ()                  # set by each subclass
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
+        super().__init__()
+        if not isinstance(num_features, (int, np.integer)) or num_features < 1:
+            raise ValueError(f"num_features must be a positive int, got {num_features!r}")
+        if momentum is not None and not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"momentum must be in [0, 1] or None, got {momentum}")
+        self.num_features = int(num_features)
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        if affine:
+            self.weight = Parameter(np.ones(num_features, dtype=np.float32))    # gamma
+            self.bias = Parameter(np.zeros(num_features, dtype=np.float32))     # beta
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype=np.float32)))
+            self.register_buffer("running_var", Tensor(np.ones(num_features, dtype=np.float32)))
+            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            self.running_mean.data[...] = 0
+            self.running_var.data[...] = 1
+            self.num_batches_tracked.data[...] = 0
+
+    def _check_rank(self, x):
+        if x.ndim not in self.expected_ranks:
+            wanted = " or ".join(f"{r}-D" for r in self.expected_ranks)
+            raise ValueError(f"{type(self).__name__} expects {wanted} input, got {x.ndim}-D input of shape {x.shape}")
+
+    def forward(self, x):
+        self._check_rank(x)
+        use_batch_stats = self.training or not self.track_running_stats
+        check_batch_norm_input(x, self.num_features, training=use_batch_stats)
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.data += 1
+            if self.momentum is None:
+                # Cumulative moving average: the n-th batch gets weight 1/n.
+                momentum = 1.0 / int(self.num_batches_tracked.data)
+        updates_buffers = self.training and self.track_running_stats
+        return batch_norm(
+            x,
+            self.running_mean if (updates_buffers or not use_batch_stats) else None,
+            self.running_var if (updates_buffers or not use_batch_stats) else None,
+            self.weight, self.bias, training=use_batch_stats, momentum=momentum, eps=self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Per-feature BN over a batch: input (N, C) or (N, C, L); statistics over N (and L)."""
+    expected_ranks = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Per-channel BN for conv feature maps: input (N, C, H, W); statistics over N, H and W."""
+    expected_ranks = (4,)

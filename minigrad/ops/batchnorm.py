@@ -1,0 +1,174 @@
+"""Batch normalization as ONE op with a hand-derived backward, and the same
+computation composed from primitive ops so autograd can check it.
+
+Shapes: x is (N, C), (N, C, L) or (N, C, H, W). Every statistic is per
+channel, over the M = N * L (or N * H * W) values that share channel c; the
+kernels see x as (N, C, S) with S = 1, L or H * W.
+
+Forward (training), per channel, with the BIASED batch variance:
+
+    mean   = sum(x) / M
+    var    = sum((x - mean)^2) / M
+    invstd = 1 / sqrt(var + eps)
+    xhat   = (x - mean) * invstd
+    y      = gamma * xhat + beta
+
+Backward. mean and var are functions of every x in the channel, so dy/dx has
+three paths: the direct one through xhat, one through mean, one through var.
+Summing them (derivation in docs/batchnorm.md) gives the closed form
+
+    dx     = gamma * invstd / M * (M * dy - sum(dy) - xhat * sum(dy * xhat))
+    dgamma = sum(dy * xhat)
+    dbeta  = sum(dy)
+
+which needs two per-channel sums (one pass over dy and x) and one more pass
+to write dx. xhat is recomputed from x, mean and invstd instead of being kept
+alive as another full-size array.
+
+In evaluation the statistics are the running estimates, constants with
+respect to x, so the op is an affine map per channel: dx = dy * gamma * invstd.
+"""
+import numpy as np
+
+from minigrad.autograd import Function
+from minigrad.kernels import batchnorm as kernels
+
+
+def _view_ncs(x: np.ndarray) -> np.ndarray:
+    """(N, C, ...) -> contiguous (N, C, S)."""
+    return kernels.as_ncs(x)
+
+
+class BatchNorm(Function):
+    """Inputs: x, and (when affine) weight = gamma and bias = beta.
+
+    params: running_mean / running_var (float arrays of length C, or None when
+    not tracked; updated in place in training), use_batch_stats, momentum
+    (the weight of the new batch statistic), eps.
+    """
+
+    def forward(self, x, weight=None, bias=None, *, running_mean, running_var,
+                use_batch_stats, momentum, eps):
+        self.shape = x.shape
+        self.x3 = _view_ncs(x)
+        self.weight = weight
+        self.use_batch_stats = use_batch_stats
+        if use_batch_stats:
+            y3, self.mean, self.invstd, var = kernels.normalize_train(self.x3, weight, bias, eps)
+            if running_mean is not None:
+                _update_running_stats(running_mean, running_var, self.mean, var, momentum, self.x3)
+        else:
+            self.mean = running_mean.astype(np.float64)
+            self.invstd = 1.0 / np.sqrt(running_var.astype(np.float64) + eps)
+            scale, shift = _affine_coefficients(self.mean, self.invstd, weight, bias)
+            y3 = kernels.scale_shift(self.x3, scale, shift)
+        return y3.reshape(self.shape)
+
+    def backward(self, grad):
+        dy3 = _view_ncs(grad)
+        sum_dy, sum_dy_xhat = kernels.backward_reduce(dy3, self.x3, self.mean, self.invstd)
+        dx = None
+        if self.needs_input_grad[0]:
+            if self.use_batch_stats:
+                dx3 = kernels.backward_dx(dy3, self.x3, self.mean, self.invstd, self.weight,
+                                          sum_dy, sum_dy_xhat)
+            else:
+                gamma = 1.0 if self.weight is None else self.weight.astype(np.float64)
+                dx3 = kernels.scale_shift(dy3, gamma * self.invstd, np.zeros_like(self.invstd))
+            dx = dx3.reshape(self.shape)
+        if self.weight is None:
+            return (dx,)
+        dtype = self.x3.dtype
+        return dx, sum_dy_xhat.astype(dtype), sum_dy.astype(dtype)
+
+
+def _affine_coefficients(mean, invstd, weight, bias):
+    """y = x * scale + shift, per channel, for fixed statistics."""
+    gamma = 1.0 if weight is None else weight.astype(np.float64)
+    beta = 0.0 if bias is None else bias.astype(np.float64)
+    scale = gamma * invstd
+    return scale, beta - mean * scale
+
+
+def _update_running_stats(running_mean, running_var, mean, var, momentum, x3):
+    """running = (1 - momentum) * running + momentum * batch_stat, in place.
+
+    The running variance takes the UNBIASED batch variance (divide by M - 1),
+    while the normalization above used the biased one: PyTorch's convention.
+    """
+    count = x3.shape[0] * x3.shape[2]
+    unbiased_var = var * (count / (count - 1))
+    running_mean *= 1 - momentum
+    running_mean += (momentum * mean).astype(running_mean.dtype)
+    running_var *= 1 - momentum
+    running_var += (momentum * unbiased_var).astype(running_var.dtype)
+
+
+def batch_norm_composed(x, weight=None, bias=None, eps=1e-5):
+    """Training-mode batch norm written with minigrad's primitive ops.
+
+    Autograd differentiates this through the batch mean and variance on its
+    own, one small op at a time: the result the fused op's closed-form
+    backward must agree with (tests/test_batchnorm.py checks that it does).
+    """
+    axes = (0,) + tuple(range(2, x.ndim))               # every axis but the channel axis
+    stats_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)  # broadcasts against x per channel
+    mean = x.mean(axis=axes, keepdims=True)
+    centered = x - mean
+    var = (centered * centered).mean(axis=axes, keepdims=True)   # biased: divide by M
+    xhat = centered / (var + eps).sqrt()
+    if weight is not None:
+        xhat = xhat * weight.reshape(stats_shape)
+    if bias is not None:
+        xhat = xhat + bias.reshape(stats_shape)
+    return xhat
+
+
+def check_batch_norm_input(x, num_features=None, training=True):
+    """Raise a clear error for input BN cannot normalize, before any state changes."""
+    if x.ndim < 2:
+        raise ValueError(f"batch norm expects input of shape (N, C, ...), got shape {x.shape}")
+    if num_features is not None and x.shape[1] != num_features:
+        raise ValueError(f"batch norm was built for {num_features} channels (num_features={num_features}) "
+                         f"but the input has {x.shape[1]} channels (shape {x.shape})")
+    values_per_channel = x.shape[0] * int(np.prod(x.shape[2:]))
+    if training and values_per_channel < 2:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input of shape {x.shape}: "
+                         "one value has no variance (use a larger batch, or eval() mode for single samples)")
+    if x.dtype.kind != "f":
+        raise TypeError(f"batch norm expects a float tensor, got dtype {x.dtype}")
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """PyTorch's F.batch_norm: normalize x per channel (axis 1).
+
+    training=True: use the batch's statistics (biased variance) and, when
+    running_mean / running_var are given, update them in place with weight
+    `momentum` (the running variance with the unbiased batch variance).
+    training=False: use running_mean / running_var.
+    """
+    from minigrad.tensor import Tensor
+
+    channels = x.shape[1] if x.ndim >= 2 else None
+    check_batch_norm_input(x, training=training)
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (channels,):
+            raise ValueError(f"batch norm: {name} must have shape ({channels},) for an input with "
+                             f"{channels} channels, got {tuple(t.shape)}")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("batch norm: give both running_mean and running_var, or neither")
+    if not training and running_mean is None:
+        raise ValueError("batch norm: running_mean and running_var are needed when training=False")
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"batch norm: momentum must be in [0, 1], got {momentum}")
+    if eps <= 0:
+        raise ValueError(f"batch norm: eps must be positive, got {eps}")
+    if (weight is None) != (bias is None):
+        raise ValueError("batch norm: give both weight and bias (affine), or neither")
+
+    inputs = (x,) if weight is None else (x, weight, bias)
+    raw = lambda t: None if t is None else (t.data if isinstance(t, Tensor) else np.asarray(t))
+    return BatchNorm.apply(*inputs, running_mean=raw(running_mean), running_var=raw(running_var),
+                           use_batch_stats=training, momentum=float(momentum), eps=float(eps))
