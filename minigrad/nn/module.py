@@ -141,6 +141,28 @@ class Module:
         for p in self.parameters():
             p.grad = None
 
+    def to(self, dtype) -> "Module":
+        """Convert every float parameter and buffer (and its grad) to `dtype`.
+
+        The Parameter objects stay the same (only their arrays change), so an
+        optimizer that holds them keeps working. Integer buffers are left alone.
+        """
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Module.to(dtype) expects a float dtype, got {dtype}")
+        for _, tensor in self._state_items():
+            if tensor.dtype.kind == "f" and tensor.dtype != dtype:
+                tensor.data = tensor.data.astype(dtype)
+                if tensor.grad is not None:
+                    tensor.grad = tensor.grad.astype(dtype)
+        return self
+
+    def float(self) -> "Module":
+        return self.to(np.float32)
+
+    def double(self) -> "Module":
+        return self.to(np.float64)
+
     # ---- walking the tree --------------------------------------------------
     def named_modules(self, prefix=""):
         """(dotted name, module) for this module and every descendant, depth first."""
@@ -240,6 +262,12 @@ class Module:
         return missing, unexpected
 
     # ---- printing ----------------------------------------------------------------
+    def summary(self, input_shape, dtype=np.float32) -> str:
+        """Print and return a table of layers, output shapes and parameter
+        counts, from one forward on zeros (see minigrad.viz.summary)."""
+        from minigrad.viz.summary import summary
+        return summary(self, input_shape, dtype)
+
     def extra_repr(self) -> str:
         return ""
 
