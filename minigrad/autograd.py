@@ -39,15 +39,18 @@ class no_grad:
         def evaluate(model, loader): ...
     """
 
+    def __init__(self):
+        self._previous = []            # a stack, so one instance can be nested in itself
+
     def __enter__(self):
         global _grad_enabled
-        self._previous = _grad_enabled
+        self._previous.append(_grad_enabled)
         _grad_enabled = False
         return self
 
     def __exit__(self, *exc_info):
         global _grad_enabled
-        _grad_enabled = self._previous
+        _grad_enabled = self._previous.pop()
         return False
 
     def __call__(self, func):
@@ -168,6 +171,9 @@ def backward(root, grad: np.ndarray) -> None:
         input_grads = fn.backward(grad)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
+        if len(input_grads) != len(fn.inputs):
+            raise RuntimeError(f"{fn.name}.backward returned {len(input_grads)} gradients "
+                               f"for {len(fn.inputs)} inputs")
         for parent, parent_grad in zip(fn.inputs, input_grads):
             if parent_grad is None or not parent.requires_grad:
                 continue

@@ -54,18 +54,19 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=200, see
     for position in checked:
         x = args[position]
         analytic = np.zeros(x.shape) if x.grad is None else x.grad
-        flat = x.data.reshape(-1)            # a view: nudging it nudges the input
         for i in _elements_to_check(x.size, max_elements, rng):
-            original = flat[i]
-            flat[i] = original + eps
+            # A multi-index, not a flat view: reshape(-1) of a non-contiguous
+            # (e.g. transposed) input is a copy, and nudging it would do nothing.
+            index = np.unravel_index(i, x.shape)
+            original = x.data[index]
+            x.data[index] = original + eps
             plus = projected_loss()
-            flat[i] = original - eps
+            x.data[index] = original - eps
             minus = projected_loss()
-            flat[i] = original
+            x.data[index] = original
             numeric = (plus - minus) / (2 * eps)
-            a = analytic.reshape(-1)[i]
+            a = analytic[index]
             if not abs(a - numeric) <= atol + rtol * abs(numeric):
-                index = np.unravel_index(i, x.shape)
                 raise GradcheckError(
                     f"gradcheck failed for input {position} (shape {x.shape}) at index {tuple(map(int, index))}: "
                     f"analytic {a:.8g}, numerical {numeric:.8g}, difference {abs(a - numeric):.3g}")

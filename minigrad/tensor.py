@@ -5,7 +5,7 @@ so that `x.sigmoid()` and `minigrad.sigmoid(x)` run the same code.
 
 dtype rules:
 * Python floats and lists of floats become float32 (as in PyTorch); numpy
-  float arrays keep their dtype, so float64 is kept when given.
+  float arrays and scalars keep their dtype, so float64 is kept when given.
 * Integer and boolean arrays stay integer and boolean (labels, masks).
 * Constants combined with a float tensor (`2 * t`, `t - np.ones(3)`) take the
   tensor's dtype: a Python float or a float64 numpy array never silently
@@ -21,8 +21,8 @@ _FLOAT_TYPES = (np.float16, np.float32, np.float64)
 def _to_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, np.ndarray):
-        array = data
+    if isinstance(data, (np.ndarray, np.generic)):       # numpy arrays and scalars keep their dtype
+        array = np.asarray(data)
         if array.dtype == np.float16 and dtype is None:
             array = array.astype(np.float32)
     else:

@@ -82,10 +82,10 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g = grad
+        if b.ndim == 1:                  # the column axis first: for 1-D @ 1-D, grad is 0-d
+            g = np.expand_dims(g, -1)
         if a.ndim == 1:
             g = np.expand_dims(g, -2)
-        if b.ndim == 1:
-            g = np.expand_dims(g, -1)
         grad_a = g @ np.swapaxes(b2, -1, -2) if self.needs_input_grad[0] else None
         grad_b = np.swapaxes(a2, -1, -2) @ g if self.needs_input_grad[1] else None
         if a.ndim == 1 and grad_a is not None:

@@ -6,7 +6,7 @@ Their backward moves the gradient back to where each value came from.
 import numpy as np
 
 from minigrad.autograd import Function
-from minigrad.ops.common import as_tensor
+from minigrad.ops.common import as_tensor, resolve_axis
 from minigrad.tensor import Tensor
 
 
@@ -97,9 +97,9 @@ def reshape(x, *shape):
 
 def permute(x, *dims):
     dims = _normalize_shape(dims)
-    if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+    if len(dims) != x.ndim:
         raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} axes of shape {x.shape}")
-    return Permute.apply(x, dims=tuple(d % x.ndim for d in dims))
+    return Permute.apply(x, dims=resolve_axis(dims, x.ndim))   # raises on out-of-range or repeated axes
 
 
 def transpose(x, dim0, dim1):
@@ -111,7 +111,7 @@ def transpose(x, dim0, dim1):
 def flatten(x, start_dim=0, end_dim=-1):
     if x.ndim == 0:
         return reshape(x, 1)
-    start, end = start_dim % x.ndim, end_dim % x.ndim
+    start, end = resolve_axis(start_dim, x.ndim)[0], resolve_axis(end_dim, x.ndim)[0]
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     shape = x.shape[:start] + (int(np.prod(x.shape[start:end + 1])),) + x.shape[end + 1:]
@@ -122,13 +122,13 @@ def squeeze(x, dim=None):
     if dim is None:
         shape = tuple(n for n in x.shape if n != 1)
     else:
-        dim = dim % x.ndim
+        dim = resolve_axis(dim, x.ndim)[0]
         shape = x.shape if x.shape[dim] != 1 else x.shape[:dim] + x.shape[dim + 1:]
     return reshape(x, shape)
 
 
 def unsqueeze(x, dim):
-    dim = dim % (x.ndim + 1)
+    dim = resolve_axis(dim, x.ndim + 1)[0]
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
@@ -143,7 +143,8 @@ def getitem(x, index):
 
 
 def _check_same_rank(name, tensors, axis):
-    tensors = [as_tensor(t) for t in tensors]
+    like = next((t for t in tensors if isinstance(t, Tensor)), None)
+    tensors = [as_tensor(t, like=like) for t in tensors]     # arrays take a tensor's dtype, as in `+`
     if not tensors:
         raise ValueError(f"{name} needs at least one tensor")
     first = tensors[0]
@@ -155,7 +156,7 @@ def _check_same_rank(name, tensors, axis):
 
 def cat(tensors, dim=0, *, axis=None):
     tensors = _check_same_rank("cat", tensors, dim)
-    axis = (dim if axis is None else axis) % tensors[0].ndim
+    axis = resolve_axis(dim if axis is None else axis, tensors[0].ndim)[0]
     for i, t in enumerate(tensors):
         if t.shape[:axis] + t.shape[axis + 1:] != tensors[0].shape[:axis] + tensors[0].shape[axis + 1:]:
             raise ValueError(f"cat along axis {axis}: tensor 0 has shape {tensors[0].shape}, "
@@ -168,7 +169,7 @@ def stack(tensors, dim=0, *, axis=None):
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack needs equal shapes: tensor 0 has {tensors[0].shape}, tensor {i} has {t.shape}")
-    axis = (dim if axis is None else axis) % (tensors[0].ndim + 1)
+    axis = resolve_axis(dim if axis is None else axis, tensors[0].ndim + 1)[0]
     return Stack.apply(*tensors, axis=axis)
 
 
