@@ -44,6 +44,8 @@ from numba import njit, prange
 
 LANES = 256        # length of the per-position accumulators in "planes" kernels
 ROWS_BELOW_S = 16  # S below this uses the "rows" layout
+ROW_BLOCK = 4      # samples read together, channel by channel, in _sums_row_blocks
+ROW_BLOCK_ACC = 16384  # cap on C*lanes accumulators per thread in _sums_row_blocks
 
 
 # --------------------------------------------------------------------------
@@ -89,12 +91,18 @@ def _use_rows(x3):
 # --------------------------------------------------------------------------
 # Numba kernels: per-channel sums
 # --------------------------------------------------------------------------
+# Two sums per channel, in one pass:
+#   statistics: sum(x - k[c]) and sum((x - k[c])**2), k[c] a value of channel c
+#   backward:   sum(dy)       and sum(dy * (x - mean[c]))
+# `pair` says which; the branch sits outside the inner loops.
 
 @njit(parallel=True, cache=True)
-def _sums_planes(u, x, ku, kx, ntasks):
-    """Per channel c: s1[c] = sum(u - ku[c]), s2[c] = sum((u - ku[c]) * (x - kx[c])).
+def _sums_planes(u, x, k, pair, ntasks):
+    """Per channel c, with d = x - k[c]:
+        pair=False: s1[c] = sum(d),  s2[c] = sum(d * d)        (u unused)
+        pair=True:  s1[c] = sum(u),  s2[c] = sum(u * d)
 
-    u, x: C-contiguous (N, C, S), float32 or float64; ku, kx: float64 (C,).
+    u, x: C-contiguous (N, C, S), float32 or float64; k: float64 (C,).
     Parallel: prange over `ntasks` equal pieces of the channel-major sequence
     (c, n, s); a piece may span several channels or cover part of one.
     Accumulation: float64, LANES per-position accumulators per piece, emptied
@@ -115,21 +123,27 @@ def _sums_planes(u, x, ku, kx, ntasks):
         while pos < end:
             c = pos // per_channel
             channel_end = min(end, (c + 1) * per_channel)
-            a = ku[c]
-            b = kx[c]
+            kc = k[c]
             while pos < channel_end:
                 r = pos - c * per_channel
                 n = r // s_
                 s = r - n * s_
                 run = min(channel_end - pos, s_ - s)
-                urow = u[n, c]
-                xrow = x[n, c]
                 for start in range(s, s + run, lanes):
                     m = min(lanes, s + run - start)
-                    for i in range(m):
-                        du = urow[start + i] - a
-                        acc1[i] += du
-                        acc2[i] += du * (xrow[start + i] - b)
+                    # 0-based loops over slices: numba then knows i >= 0 and
+                    # the loop vectorises (indexing x[start + i] does not).
+                    xseg = x[n, c, start:start + m]
+                    if pair:
+                        useg = u[n, c, start:start + m]
+                        for i in range(m):
+                            acc1[i] += useg[i]
+                            acc2[i] += useg[i] * (xseg[i] - kc)
+                    else:
+                        for i in range(m):
+                            d = xseg[i] - kc
+                            acc1[i] += d
+                            acc2[i] += d * d
                 pos += run
             t1 = 0.0
             t2 = 0.0
@@ -150,35 +164,99 @@ def _sums_planes(u, x, ku, kx, ntasks):
 
 
 @njit(parallel=True, cache=True)
-def _sums_rows(u, x, ku, kx, ntasks):
+def _sums_row_blocks(u, x, k, pair, ntasks):
+    """Same result as _sums_planes, when N is at least a few times ntasks.
+
+    u, x: C-contiguous (N, C, S); k: float64 (C,).
+    Parallel: prange over `ntasks` ranges of samples n, so each thread reads
+    its own contiguous region of memory. Inside, ROW_BLOCK samples at a time
+    are read channel by channel (a few interleaved streams, which the
+    hardware prefetcher follows; the block stays in cache).
+    Accumulation: float64, `lanes` per-position accumulators for each
+    channel (a (C, lanes) array per task), summed at the end of the task.
+    """
+    n_, c_, s_ = x.shape
+    lanes = max(1, min(s_, LANES, ROW_BLOCK_ACC // c_))
+    part1 = np.zeros((ntasks, c_))
+    part2 = np.zeros((ntasks, c_))
+    for t in prange(ntasks):
+        acc1 = np.zeros((c_, lanes))
+        acc2 = np.zeros((c_, lanes))
+        lo = n_ * t // ntasks
+        hi = n_ * (t + 1) // ntasks
+        for n0 in range(lo, hi, ROW_BLOCK):
+            for c in range(c_):
+                kc = k[c]
+                a1 = acc1[c]
+                a2 = acc2[c]
+                for n in range(n0, min(hi, n0 + ROW_BLOCK)):
+                    for start in range(0, s_, lanes):
+                        m = min(lanes, s_ - start)
+                        xseg = x[n, c, start:start + m]
+                        if pair:
+                            useg = u[n, c, start:start + m]
+                            for i in range(m):
+                                a1[i] += useg[i]
+                                a2[i] += useg[i] * (xseg[i] - kc)
+                        else:
+                            for i in range(m):
+                                d = xseg[i] - kc
+                                a1[i] += d
+                                a2[i] += d * d
+        for c in range(c_):
+            t1 = 0.0
+            t2 = 0.0
+            for i in range(lanes):
+                t1 += acc1[c, i]
+                t2 += acc2[c, i]
+            part1[t, c] = t1
+            part2[t, c] = t2
+    s1 = np.zeros(c_)
+    s2 = np.zeros(c_)
+    for t in range(ntasks):
+        for c in range(c_):
+            s1[c] += part1[t, c]
+            s2[c] += part2[t, c]
+    return s1, s2
+
+
+@njit(parallel=True, cache=True)
+def _sums_rows(u, x, k, pair, ntasks):
     """Same result as _sums_planes, for short rows (small S).
 
     u, x: C-contiguous (N, C, S), seen as (N, R) with R = C*S.
-    Parallel: prange over `ntasks` blocks of rows (samples).
-    Accumulation: float64, R per-position accumulators per block, then folded
-    over blocks and over S into the C channels (serial, ntasks*R values).
+    Parallel: prange over `ntasks` blocks of rows (samples); each block reads
+    its rows in memory order.
+    Accumulation: float64, one accumulator per position j of a row, then
+    folded over blocks and over S into the C channels (serial, ntasks*R values).
+    With pair=True it sums u*x and subtracts k[c]*sum(u) at the end (one
+    stream less in the loop; float64 keeps that exact enough).
     """
     n_, c_, s_ = x.shape
     r_ = c_ * s_
     u2 = u.reshape(n_, r_)
     x2 = x.reshape(n_, r_)
-    kur = np.empty(r_)
-    kxr = np.empty(r_)
+    kr = np.empty(r_)
     for j in range(r_):
-        kur[j] = ku[j // s_]
-        kxr[j] = kx[j // s_]
+        kr[j] = k[j // s_]
     part1 = np.empty((ntasks, r_))
     part2 = np.empty((ntasks, r_))
     for t in prange(ntasks):
         acc1 = np.zeros(r_)
         acc2 = np.zeros(r_)
         for n in range(n_ * t // ntasks, n_ * (t + 1) // ntasks):
-            urow = u2[n]
             xrow = x2[n]
-            for j in range(r_):
-                du = urow[j] - kur[j]
-                acc1[j] += du
-                acc2[j] += du * (xrow[j] - kxr[j])
+            if pair:  # sum(u*x); k[c]*sum(u) is taken off after the loop
+                urow = u2[n]
+                for j in range(r_):
+                    uj = np.float64(urow[j])  # float32 * float32 would stay float32
+                    acc1[j] += uj
+                    acc2[j] += uj * xrow[j]
+            else:
+                for j in range(r_):
+                    d = xrow[j] - kr[j]
+                    acc1[j] += d
+                    acc2[j] += d * d
         part1[t] = acc1
         part2[t] = acc2
     s1 = np.zeros(c_)
@@ -187,6 +265,9 @@ def _sums_rows(u, x, ku, kx, ntasks):
         for j in range(r_):
             s1[j // s_] += part1[t, j]
             s2[j // s_] += part2[t, j]
+    if pair:
+        for c in range(c_):
+            s2[c] -= k[c] * s1[c]
     return s1, s2
 
 
@@ -216,10 +297,10 @@ def _affine_planes(x, scale, shift, out, ntasks):
             c = p % c_
             a = scale[c]
             b = shift[c]
-            xrow = xf[p]
-            orow = of[p]
-            for i in range(s, s + run):
-                orow[i] = xrow[i] * a + b
+            xseg = xf[p, s:s + run]
+            oseg = of[p, s:s + run]
+            for i in range(run):
+                oseg[i] = xseg[i] * a + b
             pos += run
 
 
@@ -268,11 +349,11 @@ def _dx_planes(dy, x, mean, a, b, d, out, ntasks):
             ac = a[c]
             bc = b[c]
             dc = d[c]
-            dyrow = dyf[p]
-            xrow = xf[p]
-            orow = of[p]
-            for i in range(s, s + run):
-                orow[i] = ac * dyrow[i] + bc * (xrow[i] - mc) + dc
+            dyseg = dyf[p, s:s + run]
+            xseg = xf[p, s:s + run]
+            oseg = of[p, s:s + run]
+            for i in range(run):
+                oseg[i] = ac * dyseg[i] + bc * (xseg[i] - mc) + dc
             pos += run
 
 
@@ -284,33 +365,36 @@ def _dx_rows(dy, x, mean, a, b, d, out, ntasks):
     dy2 = dy.reshape(n_, r_)
     x2 = x.reshape(n_, r_)
     o2 = out.reshape(n_, r_)
-    mr = np.empty(r_)
+    # b*(x - mean) + d = b*x + e with e = d - b*mean: one coefficient stream
+    # fewer. Exact enough in float64 (unlike float32) even for a mean of 1e4.
     ar = np.empty(r_)
     br = np.empty(r_)
-    dr = np.empty(r_)
+    er = np.empty(r_)
     for j in range(r_):
-        mr[j] = mean[j // s_]
-        ar[j] = a[j // s_]
-        br[j] = b[j // s_]
-        dr[j] = d[j // s_]
+        c = j // s_
+        ar[j] = a[c]
+        br[j] = b[c]
+        er[j] = d[c] - b[c] * mean[c]
     for t in prange(ntasks):
         for n in range(n_ * t // ntasks, n_ * (t + 1) // ntasks):
             dyrow = dy2[n]
             xrow = x2[n]
             orow = o2[n]
             for j in range(r_):
-                orow[j] = ar[j] * dyrow[j] + br[j] * (xrow[j] - mr[j]) + dr[j]
+                orow[j] = ar[j] * dyrow[j] + br[j] * xrow[j] + er[j]
 
 
 # --------------------------------------------------------------------------
 # Dispatch between the two layouts
 # --------------------------------------------------------------------------
 
-def _sums(u3, x3, ku, kx):
+def _sums(u3, x3, k, pair):
     threads = numba.get_num_threads()
     if _use_rows(x3):
-        return _sums_rows(u3, x3, ku, kx, max(1, min(x3.shape[0], threads)))
-    return _sums_planes(u3, x3, ku, kx, threads)
+        return _sums_rows(u3, x3, k, pair, max(1, min(x3.shape[0], threads)))
+    if x3.shape[0] >= 4 * threads:
+        return _sums_row_blocks(u3, x3, k, pair, threads)
+    return _sums_planes(u3, x3, k, pair, threads)
 
 
 def _affine(x3, scale, shift, out):
@@ -344,7 +428,7 @@ def batch_stats(x3):
     n, c, s = x3.shape
     m = n * s
     k = x3[0, :, 0].astype(np.float64)
-    s1, s2 = _sums(x3, x3, k, k)
+    s1, s2 = _sums(x3, x3, k, False)
     d = s1 / m
     mean = k + d
     var = np.maximum(s2 / m - d * d, 0.0)
@@ -420,7 +504,7 @@ def backward_reduce(dy3, x3, mean, invstd):
     x3 = _check3("x3", x3)
     c = x3.shape[1]
     mean = _per_channel(mean, c, 0.0)
-    s1, s2 = _sums(dy3, x3, np.zeros(c), mean)
+    s1, s2 = _sums(dy3, x3, mean, True)
     return s1, s2 * _per_channel(invstd, c, 1.0)
 
 

@@ -1,0 +1,245 @@
+"""The numba BatchNorm kernels against their numpy references (minigrad/kernels/batchnorm.py)."""
+import numba
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from minigrad.kernels import batchnorm as bn
+
+EPS = 1e-5
+
+
+# --------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------
+
+def make_input(rng, shape, dtype, layout, loc=0.0, scale=1.0):
+    """An (N, C, S) array of the given memory layout, not yet passed through as_ncs."""
+    n, c, s = shape
+    if layout == "contiguous":
+        return rng.normal(loc, scale, size=shape).astype(dtype)
+    if layout == "transposed":  # memory order (N, S, C): channels last
+        return rng.normal(loc, scale, size=(n, s, c)).astype(dtype).transpose(0, 2, 1)
+    if layout == "sliced":  # every other sample and position
+        big = rng.normal(loc, scale, size=(2 * n, c, 2 * s)).astype(dtype)
+        return big[::2, :, ::2]
+    raise ValueError(layout)
+
+
+def tol(dtype):
+    """Tolerances for two float64 computations stored as `dtype`."""
+    return dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+
+
+# --------------------------------------------------------------------------
+# as_ncs and argument checks
+# --------------------------------------------------------------------------
+
+def test_as_ncs_shapes_and_copies():
+    x2 = np.arange(12.0).reshape(4, 3)
+    assert bn.as_ncs(x2).shape == (4, 3, 1)
+    x4 = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)
+    v = bn.as_ncs(x4)
+    assert v.shape == (2, 3, 20)
+    assert np.shares_memory(v, x4)  # contiguous input: a view, no copy
+    t = x4.transpose(0, 1, 3, 2)  # non-contiguous
+    c = bn.as_ncs(t)
+    assert c.flags.c_contiguous and not np.shares_memory(c, x4)
+    np.testing.assert_array_equal(c, t.reshape(2, 3, 20))
+    with pytest.raises(ValueError):
+        bn.as_ncs(np.zeros(5))
+
+
+def test_rejects_non_3d():
+    with pytest.raises(ValueError, match="3-D"):
+        bn.batch_stats(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="3-D"):
+        bn.normalize_train(np.zeros((2, 3, 4, 5)), None, None, EPS)
+
+
+# --------------------------------------------------------------------------
+# Kernels equal their references
+# --------------------------------------------------------------------------
+
+shapes = st.tuples(
+    st.integers(1, 6),                                   # N
+    st.integers(1, 5),                                   # C
+    st.one_of(st.integers(1, 20), st.sampled_from([49, 255, 257, 300])),  # S: both layouts
+)
+
+
+@settings(deadline=None, max_examples=30)
+@given(shape=shapes,
+       dtype=st.sampled_from([np.float32, np.float64]),
+       layout=st.sampled_from(["contiguous", "transposed", "sliced"]),
+       affine=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_kernels_match_references(shape, dtype, layout, affine, seed):
+    rng = np.random.default_rng(seed)
+    x3 = bn.as_ncs(make_input(rng, shape, dtype, layout, loc=rng.normal(0, 3)))
+    dy3 = bn.as_ncs(make_input(rng, shape, dtype, layout))
+    c = shape[1]
+    weight = rng.normal(1, 0.5, c) if affine else None
+    bias = rng.normal(0, 0.5, c) if affine else None
+
+    mean, var = bn.batch_stats(x3)
+    mean_r, var_r = bn.batch_stats_ref(x3)
+    assert mean.dtype == var.dtype == np.float64 and mean.shape == (c,)
+    np.testing.assert_allclose(mean, mean_r, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(var, var_r, rtol=1e-9, atol=1e-12)
+
+    y, mean, invstd, var = bn.normalize_train(x3, weight, bias, EPS)
+    y_r, mean_r, invstd_r, var_r = bn.normalize_train_ref(x3, weight, bias, EPS)
+    assert y.dtype == x3.dtype and y.shape == x3.shape
+    np.testing.assert_allclose(y, y_r, **tol(dtype))
+    np.testing.assert_allclose(invstd, invstd_r, rtol=1e-9)
+
+    scale, shift = rng.normal(size=c), rng.normal(size=c)
+    out = bn.scale_shift(x3, scale, shift)
+    assert out.dtype == x3.dtype
+    np.testing.assert_allclose(out, bn.scale_shift_ref(x3, scale, shift), **tol(dtype))
+
+    sums = bn.backward_reduce(dy3, x3, mean, invstd)
+    sums_r = bn.backward_reduce_ref(dy3, x3, mean_r, invstd_r)
+    m = shape[0] * shape[2]
+    for got, want in zip(sums, sums_r):
+        assert got.dtype == np.float64
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * m)
+
+    dx = bn.backward_dx(dy3, x3, mean, invstd, weight, *sums)
+    dx_r = bn.backward_dx_ref(dy3, x3, mean_r, invstd_r, weight, *sums_r)
+    assert dx.dtype == x3.dtype and dx.shape == x3.shape
+    # dx is a difference of terms of size ~|dy|*gamma*invstd: compare at that scale
+    size = np.abs(dy3).max() * (1 if weight is None else np.abs(weight).max()) * invstd.max()
+    np.testing.assert_allclose(dx, dx_r, rtol=1e-4 if dtype == np.float32 else 1e-9,
+                               atol=(1e-5 if dtype == np.float32 else 1e-10) * size)
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 1000), (1, 1, 5000), (2, 3, 17)])
+@pytest.mark.parametrize("ntasks", [2, 3, 7])
+def test_uneven_pieces_give_the_same_sums(shape, ntasks):
+    """Pieces that split a channel or a plane anywhere add up to the one-piece sums."""
+    rng = np.random.default_rng(0)
+    x3 = rng.normal(2, 1, size=shape)
+    dy3 = rng.normal(size=shape)
+    k = rng.normal(size=shape[1])
+    for pair in (False, True):
+        one = bn._sums_planes(dy3, x3, k, pair, 1)
+        many = bn._sums_planes(dy3, x3, k, pair, ntasks)
+        np.testing.assert_allclose(many, one, rtol=1e-12, atol=1e-12)
+    out1, outn = np.empty_like(x3), np.empty_like(x3)
+    bn._affine_planes(x3, k, k, out1, 1)
+    bn._affine_planes(x3, k, k, outn, ntasks)
+    np.testing.assert_array_equal(out1, outn)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_thread_count_does_not_change_results(threads):
+    rng = np.random.default_rng(1)
+    x3 = rng.normal(size=(5, 3, 40)).astype(np.float32)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        y, mean, invstd, var = bn.normalize_train(x3, None, None, EPS)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_allclose(y, bn.normalize_train_ref(x3, None, None, EPS)[0], rtol=1e-5, atol=1e-5)
+
+
+def test_out_argument_is_filled_and_returned():
+    rng = np.random.default_rng(2)
+    x3 = rng.normal(size=(4, 3, 20))
+    out = np.empty_like(x3)
+    y = bn.normalize_train(x3, None, None, EPS, out=out)[0]
+    assert y is out
+    np.testing.assert_allclose(out, bn.normalize_train_ref(x3, None, None, EPS)[0])
+    with pytest.raises(ValueError):
+        bn.scale_shift(x3, np.ones(3), np.zeros(3), out=np.empty((4, 3, 21)))
+
+
+# --------------------------------------------------------------------------
+# Values checked by hand or by calculus, not by another implementation
+# --------------------------------------------------------------------------
+
+def test_lecture_worked_example():
+    """3, 5, 8, 9, 11, 24: mean 10, variance 46, normalized -1.03 -0.74 -0.29 -0.15 0.15 2.06."""
+    x = np.array([3, 5, 8, 9, 11, 24], dtype=np.float64).reshape(6, 1, 1)
+    y, mean, invstd, var = bn.normalize_train(x, None, None, 0.0)
+    assert mean[0] == pytest.approx(10.0)
+    assert var[0] == pytest.approx(46.0)
+    np.testing.assert_allclose(y.ravel(), [-1.03, -0.74, -0.29, -0.15, 0.15, 2.06], atol=0.005)
+
+
+@pytest.mark.parametrize("shape", [(64, 2, 300), (4096, 2, 1)])  # planes and rows layouts
+def test_float32_far_from_zero_normalizes_to_unit_variance(shape):
+    """Mean 1e4, std 0.1 in float32: naive float32 E[x^2] - E[x]^2 gets the variance wrong."""
+    rng = np.random.default_rng(3)
+    x3 = rng.normal(1e4, 0.1, size=shape).astype(np.float32)
+    y, mean, invstd, var = bn.normalize_train(x3, None, None, EPS)
+    y64 = y.astype(np.float64)
+    out_var = y64.var(axis=(0, 2))
+    out_mean = y64.mean(axis=(0, 2))
+    np.testing.assert_allclose(out_var, 1.0, atol=2e-3)
+    np.testing.assert_allclose(out_mean, 0.0, atol=2e-3)
+    # The tolerance above is meaningful: the naive float32 formula misses it by far.
+    ex = x3.mean(axis=(0, 2), dtype=np.float32)
+    ex2 = (x3 * x3).mean(axis=(0, 2), dtype=np.float32)
+    naive_var = (ex2 - ex * ex).astype(np.float64)
+    naive_out_var = out_var * (var + EPS) / (np.maximum(naive_var, 0) + EPS)
+    assert np.all(np.abs(naive_out_var - 1.0) > 2e-3)
+    # The backward keeps its accuracy there too.
+    dy3 = rng.normal(size=shape).astype(np.float32)
+    sums = bn.backward_reduce(dy3, x3, mean, invstd)
+    sums_r = bn.backward_reduce_ref(dy3, x3, mean, invstd)
+    np.testing.assert_allclose(sums, sums_r, rtol=1e-7)
+    dx = bn.backward_dx(dy3, x3, mean, invstd, None, *sums)
+    dx_r = bn.backward_dx_ref(dy3, x3, mean, invstd, None, *sums_r)
+    np.testing.assert_allclose(dx, dx_r, rtol=1e-4, atol=1e-4 * np.abs(dx_r).max())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(8, 3, 1), (8, 3, 30)])
+def test_constant_channel_is_finite(dtype, shape):
+    rng = np.random.default_rng(4)
+    x3 = rng.normal(size=shape).astype(dtype)
+    x3[:, 1, :] = 7.25
+    dy3 = rng.normal(size=shape).astype(dtype)
+    weight, bias = np.array([1.0, 2.0, 3.0]), np.array([0.0, 0.5, 0.0])
+    y, mean, invstd, var = bn.normalize_train(x3, weight, bias, EPS)
+    assert var[1] == 0.0 and mean[1] == 7.25
+    np.testing.assert_allclose(y[:, 1, :], 0.5)  # xhat = 0, so y = beta
+    sums = bn.backward_reduce(dy3, x3, mean, invstd)
+    dx = bn.backward_dx(dy3, x3, mean, invstd, weight, *sums)
+    assert np.all(np.isfinite(y)) and np.all(np.isfinite(dx))
+    assert all(np.all(np.isfinite(s)) for s in sums)
+
+
+def test_backward_matches_finite_differences():
+    """dx, dgamma = sum_dy_xhat and dbeta = sum_dy are the derivatives of sum(y * dy)."""
+    rng = np.random.default_rng(5)
+    shape = (3, 2, 4)
+    x3 = rng.normal(size=shape)
+    dy3 = rng.normal(size=shape)
+    weight, bias = rng.normal(1, 0.3, 2), rng.normal(0, 0.3, 2)
+
+    def loss(x, w, b):
+        return np.sum(bn.normalize_train_ref(x, w, b, EPS)[0] * dy3)
+
+    _, mean, invstd, _ = bn.normalize_train(x3, weight, bias, EPS)
+    sum_dy, sum_dy_xhat = bn.backward_reduce(dy3, x3, mean, invstd)
+    dx = bn.backward_dx(dy3, x3, mean, invstd, weight, sum_dy, sum_dy_xhat)
+
+    h = 1e-6
+    num_dx = np.zeros_like(x3)
+    for i in np.ndindex(shape):
+        xp, xm = x3.copy(), x3.copy()
+        xp[i] += h
+        xm[i] -= h
+        num_dx[i] = (loss(xp, weight, bias) - loss(xm, weight, bias)) / (2 * h)
+    np.testing.assert_allclose(dx, num_dx, rtol=1e-5, atol=1e-7)
+    for c in range(2):
+        e = np.eye(2)[c] * h
+        num_dw = (loss(x3, weight + e, bias) - loss(x3, weight - e, bias)) / (2 * h)
+        num_db = (loss(x3, weight, bias + e) - loss(x3, weight, bias - e)) / (2 * h)
+        assert sum_dy_xhat[c] == pytest.approx(num_dw, rel=1e-6, abs=1e-8)
+        assert sum_dy[c] == pytest.approx(num_db, rel=1e-6, abs=1e-8)
