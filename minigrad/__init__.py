@@ -17,6 +17,9 @@ from minigrad.ops import (  # noqa: F401  (functions of the same name as the Ten
     clip, sum, mean, max, var, argmax, reshape, permute, transpose, flatten, squeeze, unsqueeze,
     cat, stack, pad, softmax, log_softmax)
 from minigrad.factories import tensor, zeros, ones, zeros_like, ones_like, full, arange, randn, rand
+from minigrad.serialization import save, load  # noqa: F401
+import minigrad.nn  # noqa: E402,F401
+import minigrad.optim  # noqa: E402,F401
 
 float32 = np.float32
 float64 = np.float64

@@ -122,21 +122,6 @@ class Module:
     def eval(self) -> "Module":
         return self.train(False)
 
-    def to(self, dtype) -> "Module":
-        """Cast every float parameter and buffer to `dtype` in place (e.g. float64 for gradchecks)."""
-        dtype = np.dtype(dtype)
-        for _, tensor in self._state_items():
-            if tensor.dtype.kind == "f":
-                tensor.data = tensor.data.astype(dtype)
-                tensor.grad = None
-        return self
-
-    def double(self) -> "Module":
-        return self.to(np.float64)
-
-    def float(self) -> "Module":
-        return self.to(np.float32)
-
     def zero_grad(self) -> None:
         for p in self.parameters():
             p.grad = None

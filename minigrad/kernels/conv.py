@@ -1,0 +1,242 @@
+"""2-D convolution on plain arrays: im2col + one matrix product (no Tensor, no autograd).
+
+Layouts follow PyTorch: x (N, C, H, W), weight (O, C, kh, kw), bias (O,),
+out (N, O, OH, OW). kernel, stride, padding and dilation are pairs (the caller
+normalises ints to pairs).
+
+The column matrix has one row per (channel, kernel offset) and one column per
+output position, taken over the whole batch:
+
+    cols[(c, i, j), (n, oh, ow)] = x_padded[n, c, oh*sh + i*dh, ow*sw + j*dw]
+    cols: (C*kh*kw, N*OH*OW)
+
+so that the three products of a convolution are single BLAS calls on contiguous
+(or simply transposed) operands:
+
+    forward      y2  = W2 @ cols          (O, C*kh*kw) @ (C*kh*kw, N*L) -> (O, N*L)
+    weight grad  dW2 = dy2 @ cols.T       (O, N*L) @ (N*L, C*kh*kw)
+    input grad   dcols = W2.T @ dy2       (C*kh*kw, O) @ (O, N*L), then col2im
+
+where L = OH*OW. The product is in (O, N, L) order while the output is
+(N, O, L): the pass that adds the bias also reorders (and the backward's pass
+that sums the bias gradient reorders dy), so no separate transposing copy is
+made. im2col reads rows of x and writes rows of cols contiguously; col2im gives
+each (n, c) image plane to one thread, so its scatter-add has no races.
+
+Every kernel keeps the input's dtype (float32 in, float32 out).
+"""
+import numpy as np
+from numba import njit, prange
+
+
+def conv_output_size(size, kernel, stride, padding, dilation):
+    """Output length along one axis: floor((size + 2p - d*(k-1) - 1) / s) + 1."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+# ---------------------------------------------------------------- numpy references
+
+def im2col_ref(x, kernel, stride, padding, dilation):
+    """Plain numpy im2col: x (N, C, H, W) -> cols (C*kh*kw, N*OH*OW).
+
+    Loops over the kh*kw kernel offsets; each offset copies one strided slice
+    of the zero-padded input into its rows of cols.
+    """
+    N, C, H, W = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    OH = conv_output_size(H, kh, sh, ph, dh)
+    OW = conv_output_size(W, kw, sw, pw, dw)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    cols = np.empty((C, kh, kw, N, OH, OW), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            h0, w0 = i * dh, j * dw
+            patch = xp[:, :, h0:h0 + sh * (OH - 1) + 1:sh, w0:w0 + sw * (OW - 1) + 1:sw]
+            cols[:, i, j] = patch.transpose(1, 0, 2, 3)          # (C, N, OH, OW)
+    return cols.reshape(C * kh * kw, N * OH * OW)
+
+
+def col2im_ref(cols, x_shape, kernel, stride, padding, dilation):
+    """Plain numpy col2im, the adjoint of im2col: cols (C*kh*kw, N*OH*OW) -> (N, C, H, W).
+
+    Each kernel offset adds its rows back onto a strided slice of a padded
+    buffer; values that fall on the padding are dropped at the end.
+    """
+    N, C, H, W = x_shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    OH = conv_output_size(H, kh, sh, ph, dh)
+    OW = conv_output_size(W, kw, sw, pw, dw)
+    cols = cols.reshape(C, kh, kw, N, OH, OW)
+    dxp = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            h0, w0 = i * dh, j * dw
+            dxp[:, :, h0:h0 + sh * (OH - 1) + 1:sh, w0:w0 + sw * (OW - 1) + 1:sw] += \
+                cols[:, i, j].transpose(1, 0, 2, 3)
+    return np.ascontiguousarray(dxp[:, :, ph:ph + H, pw:pw + W])
+
+
+# ---------------------------------------------------------------- numba kernels
+
+@njit(parallel=True, cache=True)
+def im2col(x, kernel, stride, padding, dilation):
+    """x (N, C, H, W) -> cols (C*kh*kw, N*OH*OW), same dtype; see the module docstring.
+
+    Parallel over the C*kh*kw*N (row, image) blocks of cols; each block is
+    OH*OW values written in order (zeros where the window is on the padding).
+    Any strides of x work; C-contiguous x reads fastest.
+    """
+    N, C, H, W = x.shape
+    kh, kw = kernel
+    sh, sw = stride
+    ph, pw = padding
+    dh, dw = dilation
+    OH = (H + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    OW = (W + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    K = C * kh * kw
+    cols = np.empty((K, N, OH, OW), dtype=x.dtype)
+    for task in prange(K * N):
+        k = task // N
+        n = task % N
+        c = k // (kh * kw)
+        i = (k // kw) % kh
+        j = k % kw
+        for oh in range(OH):
+            h = oh * sh - ph + i * dh
+            h_inside = 0 <= h < H
+            for ow in range(OW):
+                w = ow * sw - pw + j * dw
+                if h_inside and 0 <= w < W:
+                    cols[k, n, oh, ow] = x[n, c, h, w]
+                else:
+                    cols[k, n, oh, ow] = 0
+    return cols.reshape(K, N * OH * OW)
+
+
+@njit(parallel=True, cache=True)
+def col2im(cols, x_shape, kernel, stride, padding, dilation):
+    """cols (C*kh*kw, N*OH*OW) -> dx (N, C, H, W), same dtype: scatter-add, the adjoint of im2col.
+
+    Parallel over the N*C image planes of dx: one thread owns a plane and adds
+    all kh*kw offsets into it, so there are no write races. cols must be
+    C-contiguous (it is reshaped to (C*kh*kw, N, OH, OW)).
+    """
+    N, C, H, W = x_shape
+    kh, kw = kernel
+    sh, sw = stride
+    ph, pw = padding
+    dh, dw = dilation
+    OH = (H + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    OW = (W + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    cols4 = cols.reshape(C * kh * kw, N, OH, OW)
+    dx = np.empty((N, C, H, W), dtype=cols.dtype)
+    for task in prange(N * C):
+        n = task // C
+        c = task % C
+        for h in range(H):
+            for w in range(W):
+                dx[n, c, h, w] = 0
+        for i in range(kh):
+            for j in range(kw):
+                k = (c * kh + i) * kw + j
+                for oh in range(OH):
+                    h = oh * sh - ph + i * dh
+                    if h < 0 or h >= H:
+                        continue
+                    for ow in range(OW):
+                        w = ow * sw - pw + j * dw
+                        if 0 <= w < W:
+                            dx[n, c, h, w] += cols4[k, n, oh, ow]
+    return dx
+
+
+@njit(parallel=True, cache=True)
+def _gemm_to_nchw(y2, bias):
+    """y2 (O, N, L) in product order -> out (N, O, L) with bias (O,) added. Parallel over n."""
+    O, N, L = y2.shape
+    out = np.empty((N, O, L), dtype=y2.dtype)
+    for n in prange(N):
+        for o in range(O):
+            b = bias[o]
+            src = y2[o, n]
+            dst = out[n, o]
+            for l in range(L):
+                dst[l] = src[l] + b
+    return out
+
+
+@njit(parallel=True, cache=True)
+def _nchw_to_gemm(dy):
+    """dy (N, O, L) -> (dy2 (O, N, L), dbias (O,)). Parallel over o.
+
+    dbias sums over n and l, accumulated per position l in float64 (the
+    per-position accumulator vectorises; a scalar one would not).
+    """
+    N, O, L = dy.shape
+    dy2 = np.empty((O, N, L), dtype=dy.dtype)
+    dbias = np.empty(O, dtype=dy.dtype)
+    for o in prange(O):
+        acc = np.zeros(L, dtype=np.float64)
+        for n in range(N):
+            src = dy[n, o]
+            dst = dy2[o, n]
+            for l in range(L):
+                v = src[l]
+                dst[l] = v
+                acc[l] += v
+        dbias[o] = acc.sum()
+    return dy2, dbias
+
+
+# ---------------------------------------------------------------- the convolution
+
+def conv2d_forward(x, weight, bias, stride, padding, dilation):
+    """Convolution forward. x (N, C, H, W), weight (O, C, kh, kw), bias (O,) or None
+    -> (out (N, O, OH, OW), cache).
+
+    x, weight and bias must share one float dtype; out has it too. cache is a
+    tuple (cols, x_shape, weight, has_bias, stride, padding, dilation): the
+    column matrix (C*kh*kw, N*OH*OW) is kept for the weight gradient and the
+    weight (a reference, not a copy) for the input gradient.
+    """
+    if weight.dtype != x.dtype or (bias is not None and bias.dtype != x.dtype):
+        raise ValueError(f"conv2d: dtypes differ: x {x.dtype}, weight {weight.dtype}, "
+                         f"bias {None if bias is None else bias.dtype}")
+    N, C, H, W = x.shape
+    O, Cw, kh, kw = weight.shape
+    if Cw != C:
+        raise ValueError(f"conv2d: x {x.shape} has {C} channels, weight {weight.shape} expects {Cw}")
+    OH = conv_output_size(H, kh, stride[0], padding[0], dilation[0])
+    OW = conv_output_size(W, kw, stride[1], padding[1], dilation[1])
+    if OH < 1 or OW < 1:
+        raise ValueError(f"conv2d: kernel {weight.shape[2:]} (dilation {dilation}) is larger than "
+                         f"the padded input {x.shape} (padding {padding})")
+    x = np.ascontiguousarray(x)
+    cols = im2col(x, (kh, kw), tuple(stride), tuple(padding), tuple(dilation))
+    w2 = weight.reshape(O, C * kh * kw)
+    y2 = w2 @ cols                                               # (O, N*OH*OW)
+    b = bias if bias is not None else np.zeros(O, dtype=x.dtype)
+    out = _gemm_to_nchw(y2.reshape(O, N, OH * OW), b).reshape(N, O, OH, OW)
+    cache = (cols, x.shape, weight, bias is not None, tuple(stride), tuple(padding), tuple(dilation))
+    return out, cache
+
+
+def conv2d_backward(dy, cache, need_dx=True):
+    """Convolution backward. dy (N, O, OH, OW) -> (dx (N, C, H, W) or None,
+    dweight (O, C, kh, kw), dbias (O,) or None).
+
+    dx is None when need_dx is False (e.g. the first layer), which skips one
+    matrix product and the col2im scatter; dbias is None when the forward had
+    no bias.
+    """
+    cols, x_shape, weight, has_bias, stride, padding, dilation = cache
+    N, O, OH, OW = dy.shape
+    kh, kw = weight.shape[2:]
+    dy2, dbias = _nchw_to_gemm(np.ascontiguousarray(dy, dtype=cols.dtype).reshape(N, O, OH * OW))
+    dy2 = dy2.reshape(O, N * OH * OW)
+    dweight = (dy2 @ cols.T).reshape(weight.shape)
+    dx = None
+    if need_dx:
+        dcols = weight.reshape(O, -1).T @ dy2                    # (C*kh*kw, N*OH*OW)
+        dx = col2im(dcols, tuple(x_shape), (kh, kw), stride, padding, dilation)
+    return dx, dweight, (dbias if has_bias else None)

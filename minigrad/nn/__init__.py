@@ -1,0 +1,17 @@
+"""Layers, losses, initialisation and the Module system, with PyTorch's names.
+
+    import minigrad.nn as nn
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(8 * 14 * 14, 10))
+"""
+from minigrad.nn import functional, init  # noqa: F401
+from minigrad.nn.module import Module, Sequential, Identity, Flatten, RemovableHandle  # noqa: F401
+from minigrad.nn.parameter import Parameter  # noqa: F401
+from minigrad.nn.linear import Linear  # noqa: F401
+from minigrad.nn.conv import Conv2d  # noqa: F401
+from minigrad.nn.pooling import MaxPool2d, AvgPool2d  # noqa: F401
+from minigrad.nn.activation import ReLU, Sigmoid, Tanh, Softmax, LogSoftmax  # noqa: F401
+from minigrad.nn.dropout import Dropout  # noqa: F401
+from minigrad.nn.loss import CrossEntropyLoss, NLLLoss, MSELoss  # noqa: F401
+from minigrad.nn.batchnorm import BatchNorm1d, BatchNorm2d  # noqa: F401
+from minigrad.nn import utils  # noqa: F401

@@ -1,0 +1,80 @@
+"""Fold an evaluation-mode BatchNorm into the Conv2d or Linear before it.
+
+In eval mode BN is a fixed affine map per channel c:
+
+    bn(z)_c = gamma_c * (z_c - running_mean_c) / sqrt(running_var_c + eps) + beta_c
+            = scale_c * z_c + (beta_c - scale_c * running_mean_c),   scale_c = gamma_c / sqrt(var_c + eps)
+
+and z_c = W_c * x + b_c is itself affine, so their composition is one layer:
+
+    W'_c = scale_c * W_c        b'_c = scale_c * (b_c - running_mean_c) + beta_c
+
+One layer instead of two at inference: a pass over the activations saved.
+"""
+import copy
+
+import numpy as np
+
+from minigrad.nn.parameter import Parameter
+
+
+def _bn_scale_shift(bn):
+    if not bn.track_running_stats:
+        raise ValueError("cannot fuse a BatchNorm without running statistics (track_running_stats=False): "
+                         "its output depends on the batch")
+    mean = bn.running_mean.data.astype(np.float64)
+    invstd = 1.0 / np.sqrt(bn.running_var.data.astype(np.float64) + bn.eps)
+    gamma = bn.weight.data.astype(np.float64) if bn.affine else 1.0
+    beta = bn.bias.data.astype(np.float64) if bn.affine else 0.0
+    scale = gamma * invstd
+    return scale, beta - scale * mean
+
+
+def _fold(layer, bn, kind):
+    out_features = layer.weight.shape[0]
+    if bn.num_features != out_features:
+        raise ValueError(f"cannot fuse: the {kind} has {out_features} output channels "
+                         f"but the BatchNorm has num_features={bn.num_features}")
+    scale, shift = _bn_scale_shift(bn)
+    weight = layer.weight.data.astype(np.float64)
+    bias = np.zeros(out_features) if layer.bias is None else layer.bias.data.astype(np.float64)
+    fused = copy.deepcopy(layer)
+    dtype = layer.weight.dtype
+    fused.weight = Parameter((weight * scale.reshape((-1,) + (1,) * (weight.ndim - 1))).astype(dtype))
+    fused.bias = Parameter((scale * bias + shift).astype(dtype))
+    fused.eval()
+    return fused
+
+
+def fuse_conv_bn(conv, bn):
+    """A new Conv2d equal to `bn(conv(x))` with bn in eval mode (up to rounding)."""
+    return _fold(conv, bn, "Conv2d")
+
+
+def fuse_linear_bn(linear, bn):
+    """A new Linear equal to `bn(linear(x))` with bn (BatchNorm1d) in eval mode."""
+    return _fold(linear, bn, "Linear")
+
+
+def fuse_sequential(model):
+    """A copy of a Sequential where every Conv2d/Linear directly followed by a
+    BatchNorm is replaced by one fused layer (for evaluation only)."""
+    from minigrad.nn.batchnorm import BatchNorm1d, BatchNorm2d
+    from minigrad.nn.conv import Conv2d
+    from minigrad.nn.linear import Linear
+    from minigrad.nn.module import Sequential
+
+    layers, modules, i = [], list(model), 0
+    while i < len(modules):
+        layer = modules[i]
+        follower = modules[i + 1] if i + 1 < len(modules) else None
+        if isinstance(layer, Conv2d) and isinstance(follower, BatchNorm2d):
+            layers.append(fuse_conv_bn(layer, follower))
+            i += 2
+        elif isinstance(layer, Linear) and isinstance(follower, BatchNorm1d):
+            layers.append(fuse_linear_bn(layer, follower))
+            i += 2
+        else:
+            layers.append(fuse_sequential(layer) if isinstance(layer, Sequential) else copy.deepcopy(layer))
+            i += 1
+    return Sequential(*layers).eval()

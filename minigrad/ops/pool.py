@@ -1,0 +1,62 @@
+"""2-D max and average pooling as ops over minigrad/kernels/pool.py.
+
+x: (N, C, H, W) -> (N, C, OH, OW), OH = floor((H + 2*ph - kh) / sh) + 1 (PyTorch's
+default floor mode). Max pooling routes each output's gradient to the first
+maximum of its window only; average pooling counts the zero padding in the
+divisor (count_include_pad=True), both as PyTorch does by default.
+"""
+from minigrad.autograd import Function
+from minigrad.kernels import pool as pool_kernels
+from minigrad.ops.conv import pair
+
+
+class MaxPool2d(Function):
+    def forward(self, x, *, kernel_size, stride, padding):
+        self.x_shape = x.shape
+        out, self.argmax = pool_kernels.max_pool2d_forward(x, kernel_size, stride, padding)
+        return out
+
+    def backward(self, grad):
+        return pool_kernels.max_pool2d_backward(grad, self.argmax, self.x_shape)
+
+
+class AvgPool2d(Function):
+    def forward(self, x, *, kernel_size, stride, padding):
+        self.x_shape, self.window = x.shape, (kernel_size, stride, padding)
+        return pool_kernels.avg_pool2d_forward(x, kernel_size, stride, padding)
+
+    def backward(self, grad):
+        return pool_kernels.avg_pool2d_backward(grad, self.x_shape, *self.window)
+
+
+def _pool_arguments(op, x, kernel_size, stride, padding):
+    """Pairs for kernel/stride/padding (stride None -> kernel_size), checked against x."""
+    kernel = pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None else pair(stride, "stride")
+    padding = pair(padding, "padding")
+    if x.ndim != 4:
+        raise ValueError(f"{op} expects a 4-D input (N, C, H, W), got shape {x.shape}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op} needs a float input, got {x.dtype}")
+    if min(kernel) < 1 or min(stride) < 1 or min(padding) < 0:
+        raise ValueError(f"{op}: kernel_size {kernel} and stride {stride} must be >= 1, padding {padding} >= 0")
+    if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:
+        raise ValueError(f"{op}: padding {padding} must be at most half of kernel_size {kernel}")
+    for axis, name in ((0, "height"), (1, "width")):
+        padded = x.shape[2 + axis] + 2 * padding[axis]
+        if kernel[axis] > padded:
+            raise ValueError(f"{op}: kernel {name} {kernel[axis]} is larger than the padded input "
+                             f"{name} {padded} (input {x.shape}, padding {padding})")
+    return kernel, stride, padding
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    """Max over kh x kw windows; stride defaults to kernel_size. (N, C, H, W) -> (N, C, OH, OW)."""
+    kernel, stride, padding = _pool_arguments("max_pool2d", x, kernel_size, stride, padding)
+    return MaxPool2d.apply(x, kernel_size=kernel, stride=stride, padding=padding)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0):
+    """Mean over kh x kw windows; stride defaults to kernel_size. (N, C, H, W) -> (N, C, OH, OW)."""
+    kernel, stride, padding = _pool_arguments("avg_pool2d", x, kernel_size, stride, padding)
+    return AvgPool2d.apply(x, kernel_size=kernel, stride=stride, padding=padding)

@@ -1,0 +1,45 @@
+"""Stochastic gradient descent with momentum, PyTorch's update rule:
+
+    g = grad + weight_decay * p
+    buf = g                                       (first step)
+    buf = momentum * buf + (1 - dampening) * g    (later steps)
+    g = g + momentum * buf  if nesterov  else  buf
+    p -= lr * g
+"""
+from minigrad.optim.optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov))
+
+    def step(self) -> None:
+        for group in self.param_groups:
+            # Python floats: a numpy float64 scalar would turn float32 arrays into float64
+            lr, momentum, dampening = float(group["lr"]), float(group["momentum"]), float(group["dampening"])
+            weight_decay, nesterov = float(group["weight_decay"]), group["nesterov"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad
+                if weight_decay != 0:
+                    g = g + weight_decay * p.data          # a new array: p.grad is left as it was
+                if momentum != 0:
+                    state = self.state.setdefault(p, {})
+                    buf = state.get("momentum_buffer")
+                    if buf is None:
+                        buf = state["momentum_buffer"] = g.copy()
+                    else:
+                        buf *= momentum
+                        buf += g if dampening == 0 else (1 - dampening) * g
+                    g = g + momentum * buf if nesterov else buf
+                p.data -= lr * g

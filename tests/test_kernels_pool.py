@@ -1,0 +1,197 @@
+"""Pooling and ReLU kernels (the CNN's other hot-path kernels): numba against
+numpy references, the max-pool tie rule, and (where installed) PyTorch."""
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from minigrad.kernels.activation import (relu_backward, relu_backward_ref, relu_forward,
+                                         relu_forward_ref)
+from minigrad.kernels.pool import (avg_pool2d_backward, avg_pool2d_backward_ref, avg_pool2d_forward,
+                                   avg_pool2d_forward_ref, max_pool2d_backward,
+                                   max_pool2d_backward_ref, max_pool2d_forward,
+                                   max_pool2d_forward_ref, pool_output_size)
+
+FEW = settings(deadline=None, max_examples=25)
+
+
+@st.composite
+def pool_configs(draw):
+    """A small pooling: shape, kernel/stride/padding pairs (padding <= kernel/2), dtype, layout."""
+    shape = (draw(st.sampled_from([1, 2, 3])), draw(st.integers(1, 3)),
+             draw(st.integers(1, 9)), draw(st.integers(1, 9)))
+    kernel = (draw(st.sampled_from([1, 2, 3, 5])), draw(st.sampled_from([1, 2, 3, 5])))
+    stride = (draw(st.sampled_from([1, 2, 3])), draw(st.sampled_from([1, 2, 3])))
+    padding = (draw(st.integers(0, min(2, kernel[0] // 2))), draw(st.integers(0, min(2, kernel[1] // 2))))
+    assume(pool_output_size(shape[2], kernel[0], stride[0], padding[0]) >= 1)
+    assume(pool_output_size(shape[3], kernel[1], stride[1], padding[1]) >= 1)
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    contiguous = draw(st.booleans())
+    # few distinct values, so that windows often hold ties
+    values = draw(st.sampled_from(["normal", "small ints"]))
+    seed = draw(st.integers(0, 2**16))
+    return dict(shape=shape, kernel=kernel, stride=stride, padding=padding, dtype=dtype,
+                contiguous=contiguous, values=values, seed=seed)
+
+
+def make_input(cfg):
+    rng = np.random.default_rng(cfg["seed"])
+    N, C, H, W = cfg["shape"]
+    if cfg["values"] == "normal":
+        base = rng.standard_normal((N, C, W, H))
+    else:
+        base = rng.integers(-2, 3, size=(N, C, W, H))
+    x = base.astype(cfg["dtype"]).swapaxes(2, 3)           # (N, C, H, W), not contiguous
+    if cfg["contiguous"]:
+        x = np.ascontiguousarray(x)
+    return rng, x
+
+
+def pool_args(cfg):
+    return cfg["kernel"], cfg["stride"], cfg["padding"]
+
+
+# ---------------------------------------------------------------- max pooling
+
+@FEW
+@given(pool_configs())
+def test_max_pool_matches_reference(cfg):
+    rng, x = make_input(cfg)
+    out, argmax = max_pool2d_forward(x, *pool_args(cfg))
+    ref_out, ref_argmax = max_pool2d_forward_ref(x, *pool_args(cfg))
+    assert out.dtype == x.dtype and argmax.dtype == np.int32
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_array_equal(argmax, ref_argmax)
+
+    dy = rng.standard_normal(out.shape).astype(cfg["dtype"])
+    dx = max_pool2d_backward(dy, argmax, x.shape)
+    assert dx.dtype == dy.dtype and dx.shape == x.shape
+    np.testing.assert_allclose(dx, max_pool2d_backward_ref(dy, argmax, x.shape), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [((2, 2), (2, 2), (0, 0)),
+                                                   ((3, 3), (2, 2), (1, 1)),
+                                                   ((3, 2), (1, 1), (1, 0))])
+@pytest.mark.parametrize("impl", ["numba", "ref"])
+def test_max_pool_ties_route_gradient_to_first_element(kernel, stride, padding, impl):
+    """On an all-zero input every window ties: each window's gradient goes to its
+    first element inside the input (row-major), and only there."""
+    forward, backward = ((max_pool2d_forward, max_pool2d_backward) if impl == "numba"
+                         else (max_pool2d_forward_ref, max_pool2d_backward_ref))
+    x = np.zeros((2, 3, 6, 7), np.float32)
+    out, argmax = forward(x, kernel, stride, padding)
+    dx = backward(np.ones_like(out), argmax, x.shape)
+
+    expected = np.zeros(x.shape[2:], np.float32)
+    for oh in range(out.shape[2]):
+        for ow in range(out.shape[3]):
+            expected[max(oh * stride[0] - padding[0], 0), max(ow * stride[1] - padding[1], 0)] += 1
+    np.testing.assert_array_equal(dx, np.broadcast_to(expected, x.shape))
+    assert dx.sum() == out.size                     # the gradient is not multiplied by ties
+
+
+def test_max_pool_first_of_equal_maxima_and_nan():
+    x = np.array([[[[1, 5, 5], [5, 0, 0], [0, 0, 0]]]], np.float32)
+    _, argmax = max_pool2d_forward(x, (3, 3), (1, 1), (0, 0))
+    assert argmax.item() == 1                        # the first 5, row-major
+    x[0, 0, 2, 2] = np.nan
+    out, argmax = max_pool2d_forward(x, (3, 3), (1, 1), (0, 0))
+    assert np.isnan(out.item()) and argmax.item() == 8      # NaN propagates, as in PyTorch
+
+
+def test_max_pool_pads_with_minus_infinity():
+    x = -np.ones((1, 1, 2, 2), np.float64)
+    out, _ = max_pool2d_forward(x, (3, 3), (1, 1), (1, 1))
+    np.testing.assert_array_equal(out, -np.ones((1, 1, 2, 2)))   # zero padding would give 0
+
+
+# ---------------------------------------------------------------- average pooling
+
+@FEW
+@given(pool_configs())
+def test_avg_pool_matches_reference(cfg):
+    rng, x = make_input(cfg)
+    out = avg_pool2d_forward(x, *pool_args(cfg))
+    assert out.dtype == x.dtype
+    tol = dict(rtol=1e-5, atol=1e-6) if cfg["dtype"] == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out, avg_pool2d_forward_ref(x, *pool_args(cfg)), **tol)
+    dy = rng.standard_normal(out.shape).astype(cfg["dtype"])
+    dx = avg_pool2d_backward(dy, x.shape, *pool_args(cfg))
+    assert dx.dtype == dy.dtype and dx.shape == x.shape
+    np.testing.assert_allclose(dx, avg_pool2d_backward_ref(dy, x.shape, *pool_args(cfg)), **tol)
+
+
+def test_pool_rejects_bad_arguments():
+    x = np.zeros((1, 1, 4, 4), np.float32)
+    with pytest.raises(ValueError, match="half"):
+        max_pool2d_forward(x, (2, 2), (2, 2), (2, 0))
+    with pytest.raises(ValueError, match="larger"):
+        avg_pool2d_forward(x, (5, 5), (1, 1), (0, 0))
+
+
+# ---------------------------------------------------------------- ReLU
+
+@FEW
+@given(st.lists(st.integers(1, 7), min_size=1, max_size=4), st.sampled_from([np.float32, np.float64]),
+       st.booleans(), st.integers(0, 2**16))
+def test_relu_matches_reference(shape, dtype, contiguous, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    x[x > 1.5] = 0                                  # some exact zeros: the gradient there is 0
+    if not contiguous:
+        x = x.T
+    y = relu_forward(x)
+    assert y.dtype == dtype and y.shape == x.shape
+    np.testing.assert_array_equal(y, relu_forward_ref(x))
+    dy = rng.standard_normal(x.shape).astype(dtype)
+    dx = relu_backward(dy, y)
+    assert dx.dtype == dtype
+    np.testing.assert_array_equal(dx, relu_backward_ref(dy, x))
+    np.testing.assert_array_equal(dx, relu_backward(dy, x))     # input or output: same answer
+
+
+def test_relu_keeps_nan_and_large_arrays():
+    x = np.random.default_rng(0).standard_normal(100_003).astype(np.float32)
+    x[7] = np.nan
+    y = relu_forward(x)
+    assert np.isnan(y[7])
+    np.testing.assert_array_equal(y, relu_forward_ref(x))
+
+
+# ---------------------------------------------------------------- PyTorch
+
+@FEW
+@given(pool_configs())
+def test_pooling_matches_torch(cfg):
+    torch = pytest.importorskip("torch", reason="PyTorch not installed: no comparison with it")
+    F = torch.nn.functional
+    rng, x = make_input(cfg)
+    out, argmax = max_pool2d_forward(x, *pool_args(cfg))
+    dy = rng.standard_normal(out.shape).astype(cfg["dtype"])
+    xt = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
+    yt, it = F.max_pool2d(xt, *pool_args(cfg), return_indices=True)
+    yt.backward(torch.tensor(dy))
+    np.testing.assert_array_equal(out, yt.detach().numpy())
+    np.testing.assert_array_equal(argmax, it.numpy())
+    np.testing.assert_allclose(max_pool2d_backward(dy, argmax, x.shape), xt.grad.numpy(),
+                               rtol=1e-6, atol=1e-6)
+
+    out = avg_pool2d_forward(x, *pool_args(cfg))
+    xt = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
+    yt = F.avg_pool2d(xt, *pool_args(cfg))                       # count_include_pad=True
+    yt.backward(torch.tensor(dy))
+    np.testing.assert_allclose(out, yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(avg_pool2d_backward(dy, x.shape, *pool_args(cfg)),
+                               xt.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_relu_matches_torch():
+    torch = pytest.importorskip("torch", reason="PyTorch not installed: no comparison with it")
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 3, 5, 5)).astype(np.float32)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    xt = torch.tensor(x, requires_grad=True)
+    yt = torch.relu(xt)
+    yt.backward(torch.tensor(dy))
+    np.testing.assert_array_equal(relu_forward(x), yt.detach().numpy())
+    np.testing.assert_array_equal(relu_backward(dy, x), xt.grad.numpy())
