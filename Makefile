@@ -37,6 +37,7 @@ demo: env
 	$(PY) examples/mnist_cnn.py --epochs 1
 
 test: env
+	@echo "numba: kernels compile on first use and are cached; the first run takes longer"
 	$(PY) -m pytest -q
 
 bench: env torch

@@ -1,0 +1,48 @@
+"""The models the examples, benchmarks and tests share.
+
+`mnist_cnn` is the main example's network: two blocks of
+Conv2d -> BatchNorm2d -> ReLU -> MaxPool2d, then a linear classifier.
+Its options are the knobs the BatchNorm studies turn.
+"""
+from minigrad import nn
+
+ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+
+
+def conv_block(in_channels, out_channels, batch_norm=True, activation="relu", bn_position="before",
+               dropout=0.0):
+    """Conv2d(3x3) -> [BN] -> activation -> MaxPool2d(2): (N, in, H, W) -> (N, out, H/2, W/2).
+
+    bn_position="before" puts BN between the convolution and its activation
+    (the usual place, and the paper's); "after" puts it after the activation.
+    With BN the convolution has no bias: BN's beta takes its place.
+    """
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    if bn_position not in ("before", "after"):
+        raise ValueError(f"bn_position must be 'before' or 'after', got {bn_position!r}")
+    layers = [nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=not batch_norm)]
+    if batch_norm and bn_position == "before":
+        layers.append(nn.BatchNorm2d(out_channels))
+    layers.append(ACTIVATIONS[activation]())
+    if batch_norm and bn_position == "after":
+        layers.append(nn.BatchNorm2d(out_channels))
+    layers.append(nn.MaxPool2d(2))
+    if dropout:
+        layers.append(nn.Dropout(dropout))
+    return layers
+
+
+def mnist_cnn(batch_norm=True, widths=(16, 32), activation="relu", bn_position="before", dropout=0.0,
+              num_classes=10, in_channels=1, image_size=28):
+    """(N, 1, 28, 28) images -> (N, 10) logits.
+
+    Default: Conv(1->16)-BN-ReLU-Pool, Conv(16->32)-BN-ReLU-Pool, Flatten, Linear(1568->10).
+    A flat Sequential, so that layers are named 0, 1, 2, ... as in PyTorch.
+    """
+    layers, channels, size = [], in_channels, image_size
+    for width in widths:
+        layers += conv_block(channels, width, batch_norm, activation, bn_position, dropout)
+        channels, size = width, size // 2
+    layers += [nn.Flatten(), nn.Linear(channels * size * size, num_classes)]
+    return nn.Sequential(*layers)
