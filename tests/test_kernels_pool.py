@@ -69,6 +69,18 @@ def test_max_pool_matches_reference(cfg):
     np.testing.assert_allclose(dx, max_pool2d_backward_ref(dy, argmax, x.shape), rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("shape", [(2, 3, 28, 28), (1, 2, 7, 5), (3, 1, 2, 3)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool_2x2_fast_path_matches_reference(shape, dtype):
+    rng = np.random.default_rng(3)
+    for x in [rng.standard_normal(shape), rng.integers(-1, 2, size=shape), np.zeros(shape)]:
+        x = x.astype(dtype)
+        out, argmax = max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
+        ref_out, ref_argmax = max_pool2d_forward_ref(x, (2, 2), (2, 2), (0, 0))
+        np.testing.assert_array_equal(out, ref_out)
+        np.testing.assert_array_equal(argmax, ref_argmax)
+
+
 @pytest.mark.parametrize("kernel,stride,padding", [((2, 2), (2, 2), (0, 0)),
                                                    ((3, 3), (2, 2), (1, 1)),
                                                    ((3, 2), (1, 1), (1, 0))])

