@@ -83,11 +83,30 @@ def torch_fns(torch, shape, x, dy):
     return forward, forward_backward
 
 
+def calls_for(fns, at_least, block_seconds=0.01):
+    """Calls per block so that each framework's block lasts ~10 ms: after a call,
+    the other framework's OpenMP threads spin for a while and slow the first
+    sub-millisecond calls that follow; long blocks leave them a small share."""
+    for fn in fns.values():
+        fn()
+    slowest_fastest = min(min(_time_once(fn) for _ in range(3)) for fn in fns.values())
+    return max(at_least, int(block_seconds / max(slowest_fastest, 1e-6)) + 1)
+
+
+def _time_once(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--budget", type=float, default=1.5, help="seconds of timing per shape and mode")
     parser.add_argument("--no-ref", action="store_true", help="skip the (slow) numpy reference")
+    parser.add_argument("--calls", type=int, default=6,
+                        help="calls in a row per framework and round; the first is dropped: "
+                             "it may meet the other framework's OpenMP threads still spinning")
     args = parser.parse_args()
 
     import numba
@@ -127,7 +146,8 @@ def main():
             fns["torch_f"], fns["torch_fb"] = torch_fns(torch, shape, x, dy)
         forward_only = {k: v for k, v in fns.items() if k.endswith("_f")}
         both = {k: v for k, v in fns.items() if k.endswith("_fb")}
-        t = {**timed_rounds(forward_only, args.budget), **timed_rounds(both, args.budget)}
+        t = {**timed_rounds(forward_only, args.budget, calls=calls_for(forward_only, args.calls)),
+             **timed_rounds(both, args.budget, calls=calls_for(both, args.calls))}
         if not args.no_ref:
             _, ref_fb = reference_fns(x, dy)
             t["ref_fb"] = timed_rounds({"ref": ref_fb}, args.budget / 3)["ref"]

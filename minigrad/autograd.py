@@ -14,6 +14,7 @@ Three ideas live here and nowhere else:
   gradient contributions before it passes them on.
 """
 import functools
+import sys
 
 import numpy as np
 
@@ -152,6 +153,21 @@ def topological_order(root):
     return order
 
 
+def _references(array) -> int:
+    return sys.getrefcount(array)
+
+
+def _references_to_an_unshared_local() -> int:
+    probe = np.empty(1)
+    return _references(probe)
+
+
+# What sys.getrefcount reports for an array held by one local variable and
+# passed to _references: the count differs between Python versions, so it is
+# measured rather than assumed.
+_UNSHARED = _references_to_an_unshared_local()
+
+
 def backward(root, grad: np.ndarray) -> None:
     """Propagate `grad` (d root / d root) to every tensor that requires grad.
 
@@ -163,24 +179,35 @@ def backward(root, grad: np.ndarray) -> None:
         grad = pending.pop(id(tensor), None)
         if grad is None:
             continue
-        if tensor._fn is None or tensor._retains_grad:
-            tensor._accumulate_grad(grad)
         if tensor._fn is None:
+            # A leaf's first gradient is adopted, not copied, when no other
+            # object holds it (a view of it would hold a reference too), as
+            # PyTorch's engine does: one full-size copy fewer per leaf.
+            # (Counted on a line of its own, the way _UNSHARED was measured: as
+            # an argument of the call below, `grad` would be counted twice.)
+            unshared = _references(grad) <= _UNSHARED
+            tensor._accumulate_grad(grad, unshared)
             continue
-        fn = tensor._fn
-        input_grads = fn.backward(grad)
-        if not isinstance(input_grads, tuple):
-            input_grads = (input_grads,)
-        if len(input_grads) != len(fn.inputs):
-            raise RuntimeError(f"{fn.name}.backward returned {len(input_grads)} gradients "
-                               f"for {len(fn.inputs)} inputs")
-        for parent, parent_grad in zip(fn.inputs, input_grads):
-            if parent_grad is None or not parent.requires_grad:
-                continue
-            parent_grad = unbroadcast(np.asarray(parent_grad), parent.shape)
-            if parent_grad.dtype != parent.dtype:
-                parent_grad = parent_grad.astype(parent.dtype)
-            previous = pending.get(id(parent))
-            # `previous + new`, never `+=`: a backward may return a view of its
-            # incoming gradient, which must not be modified in place.
-            pending[id(parent)] = parent_grad if previous is None else previous + parent_grad
+        if tensor._retains_grad:
+            tensor._accumulate_grad(grad)
+        _pass_to_inputs(tensor._fn, grad, pending)
+
+
+def _pass_to_inputs(fn, grad, pending) -> None:
+    """Run one op's backward and add each input's gradient to `pending`."""
+    input_grads = fn.backward(grad)
+    if not isinstance(input_grads, tuple):
+        input_grads = (input_grads,)
+    if len(input_grads) != len(fn.inputs):
+        raise RuntimeError(f"{fn.name}.backward returned {len(input_grads)} gradients "
+                           f"for {len(fn.inputs)} inputs")
+    for parent, parent_grad in zip(fn.inputs, input_grads):
+        if parent_grad is None or not parent.requires_grad:
+            continue
+        parent_grad = unbroadcast(np.asarray(parent_grad), parent.shape)
+        if parent_grad.dtype != parent.dtype:
+            parent_grad = parent_grad.astype(parent.dtype)
+        previous = pending.get(id(parent))
+        # `previous + new`, never `+=`: a backward may return a view of its
+        # incoming gradient, which must not be modified in place.
+        pending[id(parent)] = parent_grad if previous is None else previous + parent_grad

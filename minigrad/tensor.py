@@ -180,13 +180,17 @@ class Tensor:
                 raise ValueError(f"backward() got a gradient of shape {grad.shape} for a tensor of shape {self.shape}")
         autograd.backward(self, grad)
 
-    def _accumulate_grad(self, grad: np.ndarray) -> None:
+    def _accumulate_grad(self, grad: np.ndarray, unshared: bool = False) -> None:
+        """Add `grad` into `.grad`. An `unshared` array (no other reference,
+        owning its memory) is adopted as `.grad` instead of copied."""
         if grad.shape != self.shape:
             raise RuntimeError(f"gradient of shape {grad.shape} for a tensor of shape {self.shape}")
-        if self.grad is None:
-            self.grad = np.array(grad, dtype=self.dtype, copy=True)
-        else:
+        if self.grad is not None:
             self.grad += grad
+        elif unshared and grad.dtype == self.dtype and grad.flags.owndata and grad.flags.writeable:
+            self.grad = grad
+        else:
+            self.grad = np.array(grad, dtype=self.dtype, copy=True)
 
     # ---- operators: each routes to minigrad/ops ----------------------------
     def __add__(self, other): return _ops.add(self, other)

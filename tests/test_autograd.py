@@ -229,3 +229,41 @@ def test_broadcast_inputs_receive_summed_gradients(rng):
     # sum over i, j, k of a[i, 0, k] * b[j, 0]
     np.testing.assert_allclose(a.grad, np.broadcast_to(b_values.sum(), (4, 1, 3)))
     np.testing.assert_allclose(b.grad, np.full((5, 1), a_values.sum()))
+
+
+def test_leaves_given_the_same_gradient_object_do_not_share_memory():
+    """Add's backward returns one array for both inputs; adopting it for both would alias."""
+    a = minigrad.Tensor(np.ones(3), requires_grad=True)
+    b = minigrad.Tensor(np.ones(3), requires_grad=True)
+    (a + b).backward(np.array([1.0, 2.0, 3.0]))
+    a.grad += 10
+    np.testing.assert_array_equal(b.grad, [1.0, 2.0, 3.0])
+
+
+def test_a_callers_gradient_array_is_never_adopted():
+    x = minigrad.Tensor(np.ones(3), requires_grad=True)
+    seed = np.array([1.0, 2.0, 3.0])
+    x.backward(seed)
+    seed[:] = 0
+    np.testing.assert_array_equal(x.grad, [1.0, 2.0, 3.0])
+
+
+
+def test_a_fresh_gradient_is_adopted_by_its_leaf_and_a_shared_one_is_not(monkeypatch):
+    """The engine's one-copy-fewer rule: adopt exactly when nothing else holds the array."""
+    import sys
+    tensor_class = sys.modules["minigrad.tensor"].Tensor
+    seen = []
+    original = tensor_class._accumulate_grad
+
+    def record(self, grad, unshared=False):
+        original(self, grad, unshared)
+        seen.append(self.grad is grad)        # adopted, rather than copied
+
+    monkeypatch.setattr(tensor_class, "_accumulate_grad", record)
+    x = minigrad.Tensor(np.ones((4, 3)), requires_grad=True)
+    (x * 2.0).sum().backward()           # Mul's backward makes a new array for x
+    a = minigrad.Tensor(np.ones(3), requires_grad=True)
+    b = minigrad.Tensor(np.ones(3), requires_grad=True)
+    (a + b).backward(np.ones(3))          # Add hands one array to both a and b
+    assert seen == [True, False, False]

@@ -69,13 +69,16 @@ class BatchNorm(Function):
         sum_dy, sum_dy_xhat = kernels.backward_reduce(dy3, self.x3, self.mean, self.invstd)
         dx = None
         if self.needs_input_grad[0]:
+            # Written through a (N, C, S) view into an array of x's own shape, so
+            # that dx owns its memory and a leaf can adopt it without a copy.
+            dx = np.empty(self.shape, dtype=self.x3.dtype)
+            dx3 = dx.reshape(self.x3.shape)
             if self.use_batch_stats:
-                dx3 = kernels.backward_dx(dy3, self.x3, self.mean, self.invstd, self.weight,
-                                          sum_dy, sum_dy_xhat)
+                kernels.backward_dx(dy3, self.x3, self.mean, self.invstd, self.weight,
+                                    sum_dy, sum_dy_xhat, out=dx3)
             else:
                 gamma = 1.0 if self.weight is None else self.weight.astype(np.float64)
-                dx3 = kernels.scale_shift(dy3, gamma * self.invstd, np.zeros_like(self.invstd))
-            dx = dx3.reshape(self.shape)
+                kernels.scale_shift(dy3, gamma * self.invstd, np.zeros_like(self.invstd), out=dx3)
         if self.weight is None:
             return (dx,)
         dtype = self.x3.dtype
