@@ -45,3 +45,21 @@ def test_kernels_use_tbb_or_workqueue_unless_the_user_chose_a_layer():
         expected = "workqueue"
     assert _run(LAYER) == expected
     assert _run(LAYER, NUMBA_THREADING_LAYER="omp") == "omp"
+
+
+CACHE_STATS = """
+import numpy as np, minigrad
+from minigrad.kernels import batchnorm as k
+x = np.random.rand(4, 3, 5).astype(np.float32)
+k.normalize_train(x, None, None, 1e-5)
+from numba.core.registry import CPUDispatcher
+stats = [f.stats for f in vars(k).values() if isinstance(f, CPUDispatcher) and f.signatures]
+print(sum(len(s.cache_hits) for s in stats), sum(len(s.cache_misses) for s in stats))
+"""
+
+
+def test_a_second_process_loads_the_kernels_from_numbas_cache(tmp_path):
+    first_hits, first_misses = map(int, _run(CACHE_STATS, NUMBA_CACHE_DIR=str(tmp_path)).split())
+    second_hits, second_misses = map(int, _run(CACHE_STATS, NUMBA_CACHE_DIR=str(tmp_path)).split())
+    assert first_misses > 0 and first_hits == 0       # an empty cache: compiled, then saved
+    assert second_misses == 0 and second_hits > 0     # the same kernels, loaded instead
