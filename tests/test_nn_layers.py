@@ -2,7 +2,6 @@
 errors, dropout behaviour and PyTorch-style initialisation."""
 import math
 
-import numba
 import numpy as np
 import pytest
 
@@ -12,14 +11,8 @@ import minigrad.nn.functional as F
 from minigrad import Tensor, gradcheck
 
 
-@pytest.fixture(autouse=True)
-def one_numba_thread():
-    """Gradchecks run thousands of tiny kernels: with several threads each launch
-    costs more than its work, and far more on a loaded machine."""
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(previous)
+# Gradchecks run thousands of tiny kernels: one numba thread (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_numba_thread")
 
 
 def randn(*shape, seed=0, requires_grad=True):

@@ -1,6 +1,5 @@
 """Module: registration, naming, buffers, train/eval, hooks, repr,
 state_dict / load_state_dict (all-or-nothing) and dtype conversion."""
-import numba
 import numpy as np
 import pytest
 
@@ -9,14 +8,8 @@ import minigrad.nn as nn
 from minigrad import Tensor
 
 
-@pytest.fixture(autouse=True)
-def one_numba_thread():
-    """Gradchecks run thousands of tiny kernels: with several threads each launch
-    costs more than its work, and far more on a loaded machine."""
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(previous)
+# Gradchecks run thousands of tiny kernels: one numba thread (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_numba_thread")
 
 
 class Block(nn.Module):
