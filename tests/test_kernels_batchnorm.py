@@ -133,6 +133,39 @@ def test_uneven_pieces_give_the_same_sums(shape, ntasks):
     np.testing.assert_array_equal(out1, outn)
 
 
+@pytest.mark.parametrize("shape", [(9, 3, 49), (17, 2, 20), (40, 5, 127), (12, 1, 300)])
+@pytest.mark.parametrize("ntasks", [1, 2, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sample_split_kernels_match_the_plane_split_ones(shape, ntasks, dtype):
+    """The kernels that split samples (blocks of 4 planes summed together, pairs
+    of planes written together, odd leftovers) agree with the plane-split ones."""
+    rng = np.random.default_rng(4)
+    x3 = rng.normal(1e4, 0.1, size=shape).astype(dtype)  # far from zero
+    dy3 = rng.normal(size=shape).astype(dtype)
+    k = x3[0, :, 0].astype(np.float64)
+    for pair in (False, True):
+        want = bn._sums_planes(dy3, x3, k, pair, 1)
+        got = bn._sums_row_blocks(dy3, x3, k, pair, ntasks)
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-9)
+    c = shape[1]
+    mean, a, b, d = (rng.normal(size=c) for _ in range(4))
+    out1, out2 = np.empty_like(x3), np.empty_like(x3)
+    bn._affine_planes(x3, a, b, out1, 1)
+    bn._affine_sample_pairs(x3, a, b, out2, ntasks)
+    np.testing.assert_array_equal(out2, out1)
+    bn._dx_planes(dy3, x3, mean, a, b, d, out1, 1)
+    bn._dx_sample_pairs(dy3, x3, mean, a, b, d, out2, ntasks)
+    np.testing.assert_array_equal(out2, out1)
+    # and through the public functions, which pick these kernels for such shapes
+    y, mean, invstd, _ = bn.normalize_train(x3, None, None, EPS)
+    np.testing.assert_allclose(y, bn.normalize_train_ref(x3, None, None, EPS)[0], **tol(dtype))
+    sums = bn.backward_reduce(dy3, x3, mean, invstd)
+    np.testing.assert_allclose(sums, bn.backward_reduce_ref(dy3, x3, mean, invstd), rtol=1e-7)
+    dx = bn.backward_dx(dy3, x3, mean, invstd, None, *sums)
+    dx_r = bn.backward_dx_ref(dy3, x3, mean, invstd, None, *sums)
+    np.testing.assert_allclose(dx, dx_r, rtol=1e-4, atol=1e-4 * np.abs(dx_r).max())
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_thread_count_does_not_change_results(threads):
     rng = np.random.default_rng(1)

@@ -26,6 +26,12 @@ How the numba kernels split the work (2 layouts)
     Reductions walk the elements in channel-major order (c, n, s), cut into
     one equal piece per thread, so any C (even C=1) and any N (even N=1) keeps
     every thread busy. Element-wise passes cut memory order (n, c, s) the same way.
+    When N >= 4 threads, threads take ranges of samples instead: the sums
+    read 4 samples channel by channel and add their 4 planes in one inner
+    loop, and for S < PAIRS_BELOW_S the element-wise passes write 2 planes per
+    inner loop. A plane can be as short as 49 values (7x7), so the fixed cost
+    of an inner loop (set-up, vector tail, accumulator loads and stores) is
+    what these spread over more values.
 "rows" (S < ROWS_BELOW_S, e.g. BatchNorm1d): a sample is a short row of
     R = C*S values. Each thread takes a block of rows and keeps float64
     accumulators for the R positions; per-channel coefficients are expanded
@@ -46,6 +52,7 @@ LANES = 256        # length of the per-position accumulators in "planes" kernels
 ROWS_BELOW_S = 16  # S below this uses the "rows" layout
 ROW_BLOCK = 4      # samples read together, channel by channel, in _sums_row_blocks
 ROW_BLOCK_ACC = 16384  # cap on C*lanes accumulators per thread in _sums_row_blocks
+PAIRS_BELOW_S = 128  # "planes" S below this (and N >= 4 threads): *_sample_pairs kernels
 
 
 # --------------------------------------------------------------------------
@@ -171,7 +178,9 @@ def _sums_row_blocks(u, x, k, pair, ntasks):
     Parallel: prange over `ntasks` ranges of samples n, so each thread reads
     its own contiguous region of memory. Inside, ROW_BLOCK samples at a time
     are read channel by channel (a few interleaved streams, which the
-    hardware prefetcher follows; the block stays in cache).
+    hardware prefetcher follows; the block stays in cache). The planes of a
+    whole block are summed in one inner loop, pairwise, before being added
+    to the accumulators.
     Accumulation: float64, `lanes` per-position accumulators for each
     channel (a (C, lanes) array per task), summed at the end of the task.
     """
@@ -185,10 +194,44 @@ def _sums_row_blocks(u, x, k, pair, ntasks):
         lo = n_ * t // ntasks
         hi = n_ * (t + 1) // ntasks
         for n0 in range(lo, hi, ROW_BLOCK):
+            full = ROW_BLOCK == 4 and n0 + 4 <= hi  # the loop below reads 4 samples
             for c in range(c_):
                 kc = k[c]
                 a1 = acc1[c]
                 a2 = acc2[c]
+                if full:
+                    # The 4 planes of channel c summed in one loop: one
+                    # load/store of each accumulator per 4 values, and one
+                    # loop set-up per 4 planes (planes can be only ~50 values).
+                    for start in range(0, s_, lanes):
+                        m = min(lanes, s_ - start)
+                        x0 = x[n0, c, start:start + m]
+                        x1 = x[n0 + 1, c, start:start + m]
+                        x2 = x[n0 + 2, c, start:start + m]
+                        x3 = x[n0 + 3, c, start:start + m]
+                        if pair:
+                            u0 = u[n0, c, start:start + m]
+                            u1 = u[n0 + 1, c, start:start + m]
+                            u2 = u[n0 + 2, c, start:start + m]
+                            u3 = u[n0 + 3, c, start:start + m]
+                            for i in range(m):
+                                # float32 * float32 would stay float32
+                                v0 = np.float64(u0[i])
+                                v1 = np.float64(u1[i])
+                                v2 = np.float64(u2[i])
+                                v3 = np.float64(u3[i])
+                                a1[i] += (v0 + v1) + (v2 + v3)
+                                a2[i] += ((v0 * (x0[i] - kc) + v1 * (x1[i] - kc))
+                                          + (v2 * (x2[i] - kc) + v3 * (x3[i] - kc)))
+                        else:
+                            for i in range(m):
+                                d0 = x0[i] - kc
+                                d1 = x1[i] - kc
+                                d2 = x2[i] - kc
+                                d3 = x3[i] - kc
+                                a1[i] += (d0 + d1) + (d2 + d3)
+                                a2[i] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3)
+                    continue
                 for n in range(n0, min(hi, n0 + ROW_BLOCK)):
                     for start in range(0, s_, lanes):
                         m = min(lanes, s_ - start)
@@ -325,6 +368,42 @@ def _affine_rows(x, scale, shift, out, ntasks):
 
 
 @njit(parallel=True, cache=True)
+def _affine_sample_pairs(x, scale, shift, out, ntasks):
+    """Same as _affine_planes, for small S and N at least a few times ntasks.
+
+    Parallel: prange over `ntasks` ranges of samples n. Inside, two samples
+    at a time, channel by channel: each inner loop writes the two planes
+    x[n, c] and x[n + 1, c] (whole planes, no slicing), so the fixed cost of
+    a loop (set-up, vector tail) is paid once per 2*S values.
+    """
+    n_, c_, s_ = x.shape
+    for t in prange(ntasks):
+        lo = n_ * t // ntasks
+        hi = n_ * (t + 1) // ntasks
+        n0 = lo
+        while n0 + 2 <= hi:
+            for c in range(c_):
+                a = scale[c]
+                b = shift[c]
+                x0 = x[n0, c]
+                x1 = x[n0 + 1, c]
+                o0 = out[n0, c]
+                o1 = out[n0 + 1, c]
+                for i in range(s_):
+                    o0[i] = x0[i] * a + b
+                    o1[i] = x1[i] * a + b
+            n0 += 2
+        if n0 < hi:  # odd count: one sample left
+            for c in range(c_):
+                a = scale[c]
+                b = shift[c]
+                xs = x[n0, c]
+                os = out[n0, c]
+                for i in range(s_):
+                    os[i] = xs[i] * a + b
+
+
+@njit(parallel=True, cache=True)
 def _dx_planes(dy, x, mean, a, b, d, out, ntasks):
     """out = a[c]*dy + b[c]*(x - mean[c]) + d[c], computed in float64.
 
@@ -355,6 +434,45 @@ def _dx_planes(dy, x, mean, a, b, d, out, ntasks):
             for i in range(run):
                 oseg[i] = ac * dyseg[i] + bc * (xseg[i] - mc) + dc
             pos += run
+
+
+@njit(parallel=True, cache=True)
+def _dx_sample_pairs(dy, x, mean, a, b, d, out, ntasks):
+    """Same as _dx_planes (same formula, same rounding), for small S and N at
+    least a few times ntasks; parallel and inner loops as in _affine_sample_pairs.
+    """
+    n_, c_, s_ = x.shape
+    for t in prange(ntasks):
+        lo = n_ * t // ntasks
+        hi = n_ * (t + 1) // ntasks
+        n0 = lo
+        while n0 + 2 <= hi:
+            for c in range(c_):
+                mc = mean[c]
+                ac = a[c]
+                bc = b[c]
+                dc = d[c]
+                g0 = dy[n0, c]
+                g1 = dy[n0 + 1, c]
+                x0 = x[n0, c]
+                x1 = x[n0 + 1, c]
+                o0 = out[n0, c]
+                o1 = out[n0 + 1, c]
+                for i in range(s_):
+                    o0[i] = ac * g0[i] + bc * (x0[i] - mc) + dc
+                    o1[i] = ac * g1[i] + bc * (x1[i] - mc) + dc
+            n0 += 2
+        if n0 < hi:  # odd count: one sample left
+            for c in range(c_):
+                mc = mean[c]
+                ac = a[c]
+                bc = b[c]
+                dc = d[c]
+                gs = dy[n0, c]
+                xs = x[n0, c]
+                os = out[n0, c]
+                for i in range(s_):
+                    os[i] = ac * gs[i] + bc * (xs[i] - mc) + dc
 
 
 @njit(parallel=True, cache=True)
@@ -397,10 +515,16 @@ def _sums(u3, x3, k, pair):
     return _sums_planes(u3, x3, k, pair, threads)
 
 
+def _use_sample_pairs(x3, threads):
+    return x3.shape[2] < PAIRS_BELOW_S and x3.shape[0] >= 4 * threads
+
+
 def _affine(x3, scale, shift, out):
     threads = numba.get_num_threads()
     if _use_rows(x3):
         _affine_rows(x3, scale, shift, out, max(1, min(x3.shape[0], threads)))
+    elif _use_sample_pairs(x3, threads):
+        _affine_sample_pairs(x3, scale, shift, out, threads)
     else:
         _affine_planes(x3, scale, shift, out, threads)
     return out
@@ -539,6 +663,8 @@ def backward_dx(dy3, x3, mean, invstd, weight, sum_dy, sum_dy_xhat, out=None):
     threads = numba.get_num_threads()
     if _use_rows(x3):
         _dx_rows(dy3, x3, mean, a, b, d, dx, max(1, min(n, threads)))
+    elif _use_sample_pairs(x3, threads):
+        _dx_sample_pairs(dy3, x3, mean, a, b, d, dx, threads)
     else:
         _dx_planes(dy3, x3, mean, a, b, d, dx, threads)
     return dx
