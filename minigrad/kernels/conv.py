@@ -29,8 +29,12 @@ import numpy as np
 from numba import njit, prange
 
 
+@njit(cache=True)
 def conv_output_size(size, kernel, stride, padding, dilation):
-    """Output length along one axis: floor((size + 2p - d*(k-1) - 1) / s) + 1."""
+    """Output length along one axis: floor((size + 2p - d*(k-1) - 1) / s) + 1.
+
+    Jitted so that the im2col/col2im kernels use this one formula too.
+    """
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
@@ -93,8 +97,8 @@ def im2col(x, kernel, stride, padding, dilation):
     sh, sw = stride
     ph, pw = padding
     dh, dw = dilation
-    OH = (H + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-    OW = (W + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    OH = conv_output_size(H, kh, sh, ph, dh)
+    OW = conv_output_size(W, kw, sw, pw, dw)
     K = C * kh * kw
     cols = np.empty((K, N, OH, OW), dtype=x.dtype)
     for task in prange(K * N):
@@ -128,8 +132,8 @@ def col2im(cols, x_shape, kernel, stride, padding, dilation):
     sh, sw = stride
     ph, pw = padding
     dh, dw = dilation
-    OH = (H + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-    OW = (W + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    OH = conv_output_size(H, kh, sh, ph, dh)
+    OW = conv_output_size(W, kw, sw, pw, dw)
     cols4 = cols.reshape(C * kh * kw, N, OH, OW)
     dx = np.empty((N, C, H, W), dtype=cols.dtype)
     for task in prange(N * C):
