@@ -5,6 +5,9 @@
     y = (x * 3).sigmoid().sum()
     y.backward()
     x.grad          # d y / d x
+
+Kernels run on numba by default; minigrad.set_backend("numpy") (or
+MINIGRAD_BACKEND=numpy) switches to the plain-numpy reference ones.
 """
 import numpy as np
 
@@ -18,6 +21,7 @@ from minigrad.ops import (  # noqa: F401  (functions of the same name as the Ten
     cat, stack, pad, softmax, log_softmax)
 from minigrad.factories import tensor, zeros, ones, zeros_like, ones_like, full, arange, randn, rand
 from minigrad.serialization import save, load  # noqa: F401
+from minigrad.kernels import set_backend, get_backend, backend  # noqa: F401
 import minigrad.nn  # noqa: E402,F401
 import minigrad.optim  # noqa: E402,F401
 

@@ -1,10 +1,13 @@
-"""The numba BatchNorm kernels against their numpy references (minigrad/kernels/batchnorm.py)."""
+"""The numba BatchNorm kernels (minigrad/kernels/fast/batchnorm.py) against the
+reference ones (minigrad/kernels/reference/batchnorm.py), and both against values
+known by hand or by calculus."""
 import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from minigrad.kernels import batchnorm as bn
+from minigrad.kernels.fast import batchnorm as bn
+from minigrad.kernels.reference import batchnorm as ref
 
 EPS = 1e-5
 
@@ -50,11 +53,12 @@ def test_as_ncs_shapes_and_copies():
         bn.as_ncs(np.zeros(5))
 
 
-def test_rejects_non_3d():
+@pytest.mark.parametrize("module", [bn, ref], ids=["numba", "numpy"])
+def test_rejects_non_3d(module):
     with pytest.raises(ValueError, match="3-D"):
-        bn.batch_stats(np.zeros((4, 3)))
+        module.batch_stats(np.zeros((4, 3)))
     with pytest.raises(ValueError, match="3-D"):
-        bn.normalize_train(np.zeros((2, 3, 4, 5)), None, None, EPS)
+        module.normalize_train(np.zeros((2, 3, 4, 5)), None, None, EPS)
 
 
 # --------------------------------------------------------------------------
@@ -83,13 +87,13 @@ def test_kernels_match_references(shape, dtype, layout, affine, seed):
     bias = rng.normal(0, 0.5, c) if affine else None
 
     mean, var = bn.batch_stats(x3)
-    mean_r, var_r = bn.batch_stats_ref(x3)
+    mean_r, var_r = ref.batch_stats(x3)
     assert mean.dtype == var.dtype == np.float64 and mean.shape == (c,)
     np.testing.assert_allclose(mean, mean_r, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(var, var_r, rtol=1e-9, atol=1e-12)
 
     y, mean, invstd, var = bn.normalize_train(x3, weight, bias, EPS)
-    y_r, mean_r, invstd_r, var_r = bn.normalize_train_ref(x3, weight, bias, EPS)
+    y_r, mean_r, invstd_r, var_r = ref.normalize_train(x3, weight, bias, EPS)
     assert y.dtype == x3.dtype and y.shape == x3.shape
     np.testing.assert_allclose(y, y_r, **tol(dtype))
     np.testing.assert_allclose(invstd, invstd_r, rtol=1e-9)
@@ -97,17 +101,17 @@ def test_kernels_match_references(shape, dtype, layout, affine, seed):
     scale, shift = rng.normal(size=c), rng.normal(size=c)
     out = bn.scale_shift(x3, scale, shift)
     assert out.dtype == x3.dtype
-    np.testing.assert_allclose(out, bn.scale_shift_ref(x3, scale, shift), **tol(dtype))
+    np.testing.assert_allclose(out, ref.scale_shift(x3, scale, shift), **tol(dtype))
 
     sums = bn.backward_reduce(dy3, x3, mean, invstd)
-    sums_r = bn.backward_reduce_ref(dy3, x3, mean_r, invstd_r)
+    sums_r = ref.backward_reduce(dy3, x3, mean_r, invstd_r)
     m = shape[0] * shape[2]
     for got, want in zip(sums, sums_r):
         assert got.dtype == np.float64
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * m)
 
     dx = bn.backward_dx(dy3, x3, mean, invstd, weight, *sums)
-    dx_r = bn.backward_dx_ref(dy3, x3, mean_r, invstd_r, weight, *sums_r)
+    dx_r = ref.backward_dx(dy3, x3, mean_r, invstd_r, weight, *sums_r)
     assert dx.dtype == x3.dtype and dx.shape == x3.shape
     # dx is a difference of terms of size ~|dy|*gamma*invstd: compare at that scale
     size = np.abs(dy3).max() * (1 if weight is None else np.abs(weight).max()) * invstd.max()
@@ -158,11 +162,11 @@ def test_sample_split_kernels_match_the_plane_split_ones(shape, ntasks, dtype):
     np.testing.assert_array_equal(out2, out1)
     # and through the public functions, which pick these kernels for such shapes
     y, mean, invstd, _ = bn.normalize_train(x3, None, None, EPS)
-    np.testing.assert_allclose(y, bn.normalize_train_ref(x3, None, None, EPS)[0], **tol(dtype))
+    np.testing.assert_allclose(y, ref.normalize_train(x3, None, None, EPS)[0], **tol(dtype))
     sums = bn.backward_reduce(dy3, x3, mean, invstd)
-    np.testing.assert_allclose(sums, bn.backward_reduce_ref(dy3, x3, mean, invstd), rtol=1e-7)
+    np.testing.assert_allclose(sums, ref.backward_reduce(dy3, x3, mean, invstd), rtol=1e-7)
     dx = bn.backward_dx(dy3, x3, mean, invstd, None, *sums)
-    dx_r = bn.backward_dx_ref(dy3, x3, mean, invstd, None, *sums)
+    dx_r = ref.backward_dx(dy3, x3, mean, invstd, None, *sums)
     np.testing.assert_allclose(dx, dx_r, rtol=1e-4, atol=1e-4 * np.abs(dx_r).max())
 
 
@@ -176,18 +180,24 @@ def test_thread_count_does_not_change_results(threads):
         y, mean, invstd, var = bn.normalize_train(x3, None, None, EPS)
     finally:
         numba.set_num_threads(before)
-    np.testing.assert_allclose(y, bn.normalize_train_ref(x3, None, None, EPS)[0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(y, ref.normalize_train(x3, None, None, EPS)[0], rtol=1e-5, atol=1e-5)
 
 
-def test_out_argument_is_filled_and_returned():
+@pytest.mark.parametrize("module", [bn, ref], ids=["numba", "numpy"])
+def test_out_argument_is_filled_and_returned(module):
     rng = np.random.default_rng(2)
     x3 = rng.normal(size=(4, 3, 20))
     out = np.empty_like(x3)
-    y = bn.normalize_train(x3, None, None, EPS, out=out)[0]
+    y = module.normalize_train(x3, None, None, EPS, out=out)[0]
     assert y is out
-    np.testing.assert_allclose(out, bn.normalize_train_ref(x3, None, None, EPS)[0])
-    with pytest.raises(ValueError):
-        bn.scale_shift(x3, np.ones(3), np.zeros(3), out=np.empty((4, 3, 21)))
+    np.testing.assert_allclose(out, ref.normalize_train(x3, None, None, EPS)[0])
+    dy3 = rng.normal(size=x3.shape)
+    _, mean, invstd, _ = ref.normalize_train(x3, None, None, EPS)
+    sums = ref.backward_reduce(dy3, x3, mean, invstd)
+    dx = module.backward_dx(dy3, x3, mean, invstd, None, *sums, out=out)
+    assert dx is out
+    with pytest.raises(ValueError, match="C-contiguous"):
+        module.scale_shift(x3, np.ones(3), np.zeros(3), out=np.empty((4, 3, 21)))
 
 
 # --------------------------------------------------------------------------
@@ -223,10 +233,10 @@ def test_float32_far_from_zero_normalizes_to_unit_variance(shape):
     # The backward keeps its accuracy there too.
     dy3 = rng.normal(size=shape).astype(np.float32)
     sums = bn.backward_reduce(dy3, x3, mean, invstd)
-    sums_r = bn.backward_reduce_ref(dy3, x3, mean, invstd)
+    sums_r = ref.backward_reduce(dy3, x3, mean, invstd)
     np.testing.assert_allclose(sums, sums_r, rtol=1e-7)
     dx = bn.backward_dx(dy3, x3, mean, invstd, None, *sums)
-    dx_r = bn.backward_dx_ref(dy3, x3, mean, invstd, None, *sums_r)
+    dx_r = ref.backward_dx(dy3, x3, mean, invstd, None, *sums_r)
     np.testing.assert_allclose(dx, dx_r, rtol=1e-4, atol=1e-4 * np.abs(dx_r).max())
 
 
@@ -256,7 +266,7 @@ def test_backward_matches_finite_differences():
     weight, bias = rng.normal(1, 0.3, 2), rng.normal(0, 0.3, 2)
 
     def loss(x, w, b):
-        return np.sum(bn.normalize_train_ref(x, w, b, EPS)[0] * dy3)
+        return np.sum(ref.normalize_train(x, w, b, EPS)[0] * dy3)
 
     _, mean, invstd, _ = bn.normalize_train(x3, weight, bias, EPS)
     sum_dy, sum_dy_xhat = bn.backward_reduce(dy3, x3, mean, invstd)

@@ -1,12 +1,15 @@
-"""Convolution kernels: numba against numpy references, a direct definition,
+"""Convolution kernels: numba (kernels/fast/conv.py) against the reference (kernels/reference/conv.py), a direct definition,
 finite differences and (where installed) PyTorch."""
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from minigrad.kernels.conv import (col2im, col2im_ref, conv2d_backward, conv2d_forward,
-                                   conv_output_size, im2col, im2col_ref)
+from minigrad.kernels.fast import conv as fast
+from minigrad.kernels.fast.conv import col2im, conv2d_backward, conv2d_forward, im2col
+from minigrad.kernels.reference import conv as reference
+from minigrad.kernels.reference.conv import col2im as col2im_ref, im2col as im2col_ref
+from minigrad.kernels.shapes import conv_output_size
 
 FEW = settings(deadline=None, max_examples=25)
 
@@ -134,20 +137,26 @@ def test_col2im_is_adjoint_of_im2col(cfg):
 
 # ---------------------------------------------------------------- conv2d
 
+BACKENDS = pytest.mark.parametrize("kernels", [fast, reference], ids=["numba", "numpy"])
+
+
+@BACKENDS
 @FEW
 @given(conv_configs(), st.booleans())
-def test_conv2d_forward_matches_definition(cfg, with_bias):
+def test_conv2d_forward_matches_definition(kernels, cfg, with_bias):
     _, x, w, b = make_conv(cfg, bias=with_bias)
-    out, _ = conv2d_forward(x, w, b, *conv_args(cfg))
+    out, _ = kernels.conv2d_forward(x, w, b, *conv_args(cfg))
     assert out.dtype == cfg["dtype"] and out.flags.c_contiguous
     expected = conv2d_direct(x.astype(np.float64), w.astype(np.float64),
                              None if b is None else b.astype(np.float64), *conv_args(cfg))
     np.testing.assert_allclose(out, expected, **tol(cfg["dtype"]))
 
 
+@BACKENDS
 @settings(deadline=None, max_examples=12)
 @given(conv_configs(), st.booleans())
-def test_conv2d_backward_matches_finite_differences(cfg, with_bias):
+def test_conv2d_backward_matches_finite_differences(kernels, cfg, with_bias):
+    conv2d_forward, conv2d_backward = kernels.conv2d_forward, kernels.conv2d_backward
     cfg = dict(cfg, dtype=np.float64, N=min(cfg["N"], 2), H=min(cfg["H"], 6), W=min(cfg["W"], 6))
     assume(conv_output_size(cfg["H"], cfg["kernel"][0], cfg["stride"][0], cfg["padding"][0],
                             cfg["dilation"][0]) >= 1)
@@ -170,7 +179,24 @@ def test_conv2d_backward_matches_finite_differences(cfg, with_bias):
         assert db is None
 
 
-def test_conv2d_backward_without_dx_and_float32():
+@FEW
+@given(conv_configs(), st.booleans())
+def test_conv2d_backends_agree(cfg, with_bias):
+    rng, x, w, b = make_conv(cfg, bias=with_bias)
+    out, cache = conv2d_forward(x, w, b, *conv_args(cfg))
+    out_r, cache_r = reference.conv2d_forward(x, w, b, *conv_args(cfg))
+    np.testing.assert_allclose(out, out_r, **tol(cfg["dtype"]))
+    dy = rng.standard_normal(out.shape).astype(cfg["dtype"])
+    for got, want in zip(conv2d_backward(dy, cache), reference.conv2d_backward(dy, cache_r)):
+        assert (got is None) == (want is None)
+        if got is not None:
+            assert got.dtype == want.dtype == cfg["dtype"]
+            np.testing.assert_allclose(got, want, **tol(cfg["dtype"]))
+
+
+@BACKENDS
+def test_conv2d_backward_without_dx_and_float32(kernels):
+    conv2d_forward, conv2d_backward = kernels.conv2d_forward, kernels.conv2d_backward
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
     w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
@@ -185,7 +211,9 @@ def test_conv2d_backward_without_dx_and_float32():
     np.testing.assert_array_equal(db, db_full)
 
 
-def test_conv2d_rejects_bad_inputs():
+@BACKENDS
+def test_conv2d_rejects_bad_inputs(kernels):
+    conv2d_forward = kernels.conv2d_forward
     x = np.zeros((1, 3, 5, 5), np.float32)
     with pytest.raises(ValueError, match="channels"):
         conv2d_forward(x, np.zeros((2, 4, 3, 3), np.float32), None, (1, 1), (0, 0), (1, 1))

@@ -5,12 +5,16 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from minigrad.kernels.activation import (relu_backward, relu_backward_ref, relu_forward,
-                                         relu_forward_ref)
-from minigrad.kernels.pool import (avg_pool2d_backward, avg_pool2d_backward_ref, avg_pool2d_forward,
-                                   avg_pool2d_forward_ref, max_pool2d_backward,
-                                   max_pool2d_backward_ref, max_pool2d_forward,
-                                   max_pool2d_forward_ref, pool_output_size)
+from minigrad.kernels.fast.activation import relu_backward, relu_forward
+from minigrad.kernels.fast.pool import (avg_pool2d_backward, avg_pool2d_forward,
+                                        max_pool2d_backward, max_pool2d_forward)
+from minigrad.kernels.reference.activation import (relu_backward as relu_backward_ref,
+                                                   relu_forward as relu_forward_ref)
+from minigrad.kernels.reference.pool import (avg_pool2d_backward as avg_pool2d_backward_ref,
+                                             avg_pool2d_forward as avg_pool2d_forward_ref,
+                                             max_pool2d_backward as max_pool2d_backward_ref,
+                                             max_pool2d_forward as max_pool2d_forward_ref)
+from minigrad.kernels.shapes import pool_output_size
 
 FEW = settings(deadline=None, max_examples=25)
 

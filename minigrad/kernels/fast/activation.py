@@ -1,4 +1,4 @@
-"""ReLU on plain arrays (no Tensor, no autograd).
+"""ReLU on plain arrays, numba version (names as in minigrad/kernels/reference/activation.py).
 
 numpy's element-wise ops run on one thread, and ReLU sits on the CNN's hot
 path, so the kernels are parallel numba loops over the flattened array
@@ -8,20 +8,10 @@ dtype (float32 in, float32 out). NaN passes through ReLU unchanged, as in
 numpy's maximum and PyTorch.
 """
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-
-# ---------------------------------------------------------------- numpy references
-
-def relu_forward_ref(x):
-    """y = max(x, 0), any shape -> same shape and dtype."""
-    return np.maximum(x, x.dtype.type(0))
-
-
-def relu_backward_ref(dy, y_or_x):
-    """dx = dy where the ReLU's input was positive, else 0. y_or_x may be the
-    ReLU's output or its input: both are positive at the same places."""
-    return np.where(y_or_x > 0, dy, dy.dtype.type(0))
+from minigrad.kernels.fast import jit
+from minigrad.kernels.shapes import check_same_shape
 
 
 # ---------------------------------------------------------------- numba kernels
@@ -29,14 +19,14 @@ def relu_backward_ref(dy, y_or_x):
 # `zero` is passed in as a scalar of the array's dtype, so no value is converted
 # to float64 and back inside the loop.
 
-@njit(parallel=True, cache=True)
+@jit(parallel=True)
 def _relu_fwd(x, y, zero):
     for i in prange(x.size):
         v = x[i]
         y[i] = zero if v < zero else v
 
 
-@njit(parallel=True, cache=True)
+@jit(parallel=True)
 def _relu_bwd(dy, y_or_x, dx, zero):
     for i in prange(dy.size):
         dx[i] = dy[i] if y_or_x[i] > 0 else zero
@@ -55,9 +45,9 @@ def relu_backward(dy, y_or_x):
 
     y_or_x is the forward's output or its input (either marks where x > 0).
     """
-    if dy.shape != y_or_x.shape:
-        raise ValueError(f"relu_backward: dy {dy.shape} and y_or_x {y_or_x.shape} differ in shape")
+    check_same_shape("relu_backward (dy, y_or_x)", dy, y_or_x)
     dy = np.ascontiguousarray(dy)
     dx = np.empty_like(dy)
-    _relu_bwd(dy.reshape(-1), np.ascontiguousarray(y_or_x).reshape(-1), dx.reshape(-1), dy.dtype.type(0))
+    _relu_bwd(dy.reshape(-1), np.ascontiguousarray(y_or_x).reshape(-1), dx.reshape(-1),
+              dy.dtype.type(0))
     return dx

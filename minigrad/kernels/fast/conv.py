@@ -1,4 +1,6 @@
-"""2-D convolution on plain arrays: im2col + one matrix product (no Tensor, no autograd).
+"""2-D convolution on plain arrays, numba version: im2col + one matrix product.
+
+The names, signatures and cache tuple are those of minigrad/kernels/reference/conv.py.
 
 Layouts follow PyTorch: x (N, C, H, W), weight (O, C, kh, kw), bias (O,),
 out (N, O, OH, OW). kernel, stride, padding and dilation are pairs (the caller
@@ -26,63 +28,19 @@ each (n, c) image plane to one thread, so its scatter-add has no races.
 Every kernel keeps the input's dtype (float32 in, float32 out).
 """
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from minigrad.kernels.fast import jit
+from minigrad.kernels.shapes import conv2d_check, conv_output_size
 
 
-@njit(cache=True)
-def conv_output_size(size, kernel, stride, padding, dilation):
-    """Output length along one axis: floor((size + 2p - d*(k-1) - 1) / s) + 1.
-
-    Jitted so that the im2col/col2im kernels use this one formula too.
-    """
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
-
-
-# ---------------------------------------------------------------- numpy references
-
-def im2col_ref(x, kernel, stride, padding, dilation):
-    """Plain numpy im2col: x (N, C, H, W) -> cols (C*kh*kw, N*OH*OW).
-
-    Loops over the kh*kw kernel offsets; each offset copies one strided slice
-    of the zero-padded input into its rows of cols.
-    """
-    N, C, H, W = x.shape
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
-    OH = conv_output_size(H, kh, sh, ph, dh)
-    OW = conv_output_size(W, kw, sw, pw, dw)
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    cols = np.empty((C, kh, kw, N, OH, OW), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            h0, w0 = i * dh, j * dw
-            patch = xp[:, :, h0:h0 + sh * (OH - 1) + 1:sh, w0:w0 + sw * (OW - 1) + 1:sw]
-            cols[:, i, j] = patch.transpose(1, 0, 2, 3)          # (C, N, OH, OW)
-    return cols.reshape(C * kh * kw, N * OH * OW)
-
-
-def col2im_ref(cols, x_shape, kernel, stride, padding, dilation):
-    """Plain numpy col2im, the adjoint of im2col: cols (C*kh*kw, N*OH*OW) -> (N, C, H, W).
-
-    Each kernel offset adds its rows back onto a strided slice of a padded
-    buffer; values that fall on the padding are dropped at the end.
-    """
-    N, C, H, W = x_shape
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
-    OH = conv_output_size(H, kh, sh, ph, dh)
-    OW = conv_output_size(W, kw, sw, pw, dw)
-    cols = cols.reshape(C, kh, kw, N, OH, OW)
-    dxp = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            h0, w0 = i * dh, j * dw
-            dxp[:, :, h0:h0 + sh * (OH - 1) + 1:sh, w0:w0 + sw * (OW - 1) + 1:sw] += \
-                cols[:, i, j].transpose(1, 0, 2, 3)
-    return np.ascontiguousarray(dxp[:, :, ph:ph + H, pw:pw + W])
+# The one output-size formula, compiled so the kernels below can call it.
+_conv_output_size = jit()(conv_output_size)
 
 
 # ---------------------------------------------------------------- numba kernels
 
-@njit(parallel=True, cache=True)
+@jit(parallel=True)
 def im2col(x, kernel, stride, padding, dilation):
     """x (N, C, H, W) -> cols (C*kh*kw, N*OH*OW), same dtype; see the module docstring.
 
@@ -97,8 +55,8 @@ def im2col(x, kernel, stride, padding, dilation):
     sh, sw = stride
     ph, pw = padding
     dh, dw = dilation
-    OH = conv_output_size(H, kh, sh, ph, dh)
-    OW = conv_output_size(W, kw, sw, pw, dw)
+    OH = _conv_output_size(H, kh, sh, ph, dh)
+    OW = _conv_output_size(W, kw, sw, pw, dw)
     K = C * kh * kw
     cols = np.empty((K, N, OH, OW), dtype=x.dtype)
     for task in prange(K * N):
@@ -119,7 +77,7 @@ def im2col(x, kernel, stride, padding, dilation):
     return cols.reshape(K, N * OH * OW)
 
 
-@njit(parallel=True, cache=True)
+@jit(parallel=True)
 def col2im(cols, x_shape, kernel, stride, padding, dilation):
     """cols (C*kh*kw, N*OH*OW) -> dx (N, C, H, W), same dtype: scatter-add, the adjoint of im2col.
 
@@ -132,8 +90,8 @@ def col2im(cols, x_shape, kernel, stride, padding, dilation):
     sh, sw = stride
     ph, pw = padding
     dh, dw = dilation
-    OH = conv_output_size(H, kh, sh, ph, dh)
-    OW = conv_output_size(W, kw, sw, pw, dw)
+    OH = _conv_output_size(H, kh, sh, ph, dh)
+    OW = _conv_output_size(W, kw, sw, pw, dw)
     cols4 = cols.reshape(C * kh * kw, N, OH, OW)
     dx = np.empty((N, C, H, W), dtype=cols.dtype)
     for task in prange(N * C):
@@ -156,7 +114,7 @@ def col2im(cols, x_shape, kernel, stride, padding, dilation):
     return dx
 
 
-@njit(parallel=True, cache=True)
+@jit(parallel=True)
 def _gemm_to_nchw(y2, bias):
     """y2 (O, N, L) in product order -> out (N, O, L) with bias (O,) added. Parallel over n."""
     O, N, L = y2.shape
@@ -171,7 +129,7 @@ def _gemm_to_nchw(y2, bias):
     return out
 
 
-@njit(parallel=True, cache=True)
+@jit(parallel=True)
 def _nchw_to_gemm(dy):
     """dy (N, O, L) -> (dy2 (O, N, L), dbias (O,)). Parallel over o.
 
@@ -205,18 +163,9 @@ def conv2d_forward(x, weight, bias, stride, padding, dilation):
     column matrix (C*kh*kw, N*OH*OW) is kept for the weight gradient and the
     weight (a reference, not a copy) for the input gradient.
     """
-    if weight.dtype != x.dtype or (bias is not None and bias.dtype != x.dtype):
-        raise ValueError(f"conv2d: dtypes differ: x {x.dtype}, weight {weight.dtype}, "
-                         f"bias {None if bias is None else bias.dtype}")
-    N, C, H, W = x.shape
-    O, Cw, kh, kw = weight.shape
-    if Cw != C:
-        raise ValueError(f"conv2d: x {x.shape} has {C} channels, weight {weight.shape} expects {Cw}")
-    OH = conv_output_size(H, kh, stride[0], padding[0], dilation[0])
-    OW = conv_output_size(W, kw, stride[1], padding[1], dilation[1])
-    if OH < 1 or OW < 1:
-        raise ValueError(f"conv2d: kernel {weight.shape[2:]} (dilation {dilation}) is larger than "
-                         f"the padded input {x.shape} (padding {padding})")
+    OH, OW = conv2d_check(x, weight, bias, stride, padding, dilation)
+    N, C = x.shape[:2]
+    O, _, kh, kw = weight.shape
     x = np.ascontiguousarray(x)
     cols = im2col(x, (kh, kw), tuple(stride), tuple(padding), tuple(dilation))
     w2 = weight.reshape(O, C * kh * kw)

@@ -1,4 +1,4 @@
-"""Batch normalization kernels on arrays (no Tensor, no autograd).
+"""Batch normalization on arrays, as parallel numba kernels (no Tensor, no autograd).
 
 Every input is viewed as a 3-D array ``x3`` of shape (N, C, S):
 
@@ -6,19 +6,12 @@ Every input is viewed as a 3-D array ``x3`` of shape (N, C, S):
     BatchNorm1d (N, C, L)     -> (N, C, L)
     BatchNorm2d (N, C, H, W)  -> (N, C, H*W)
 
-Channel c has M = N*S values, x3[:, c, :]. Each public function has a plain
-numpy twin named ``<name>_ref``; read that one first, it is the definition
-the tests hold the fast version to.
+Channel c has M = N*S values, x3[:, c, :]. The public functions have the
+names, signatures and conventions of minigrad/kernels/reference/batchnorm.py
+(read that one first: it is the definition the tests hold these to).
 
-Conventions
------------
-- Full-size outputs (y, dx) have the dtype of x3 (float32 or float64).
-- Per-channel results (mean, var, invstd, sums) are float64 arrays of length C.
-- All arithmetic inside the kernels is done in float64, so float32 inputs far
-  from zero (mean 1e4, std 0.1) still normalize to unit variance.
-- The variance is biased (divided by M). The caller turns it into the unbiased
-  one, var * M / (M - 1), for the running estimate.
-- xhat = (x - mean) * invstd is never stored: the backward recomputes it.
+Each of the three passes (per-channel sums; y = x*scale + shift; dx) has
+layout-specialised kernels, chosen by one table, DISPATCH, at the bottom.
 
 How the numba kernels split the work (2 layouts)
 ------------------------------------------------
@@ -26,7 +19,7 @@ How the numba kernels split the work (2 layouts)
     Reductions walk the elements in channel-major order (c, n, s), cut into
     one equal piece per thread, so any C (even C=1) and any N (even N=1) keeps
     every thread busy. Element-wise passes cut memory order (n, c, s) the same way.
-    When N >= 4 threads, threads take ranges of samples instead: the sums
+    When N >= 4*threads, threads take ranges of samples instead: the sums
     read 4 samples channel by channel and add their 4 planes in one inner
     loop, and for S < PAIRS_BELOW_S the element-wise passes write 2 planes per
     inner loop. A plane can be as short as 49 values (7x7), so the fixed cost
@@ -41,58 +34,20 @@ In both layouts the innermost loop accumulates *per position* into a small
 float64 array (``acc[i] += ...``) instead of into one scalar: without fastmath
 a scalar sum cannot be reordered, so it would not vectorise.
 
-The kernels compile lazily on first call (cache=True keeps the machine code on
-disk for the next process); importing this module compiles nothing.
+The kernels compile lazily on first call (minigrad/kernels/fast/__init__.py
+says where their cache goes); importing this module compiles nothing.
 """
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from minigrad.kernels.fast import jit
+from minigrad.kernels.shapes import as_ncs, check3, output, per_channel  # noqa: F401
 
 LANES = 256        # length of the per-position accumulators in "planes" kernels
 ROWS_BELOW_S = 16  # S below this uses the "rows" layout
-ROW_BLOCK = 4      # samples read together, channel by channel, in _sums_row_blocks
 ROW_BLOCK_ACC = 16384  # cap on C*lanes accumulators per thread in _sums_row_blocks
 PAIRS_BELOW_S = 128  # "planes" S below this (and N >= 4 threads): *_sample_pairs kernels
-
-
-# --------------------------------------------------------------------------
-# Shapes
-# --------------------------------------------------------------------------
-
-def as_ncs(x):
-    """(N, C) or (N, C, d1, d2, ...) -> C-contiguous (N, C, S) with S = d1*d2*...
-
-    No copy when x is already C-contiguous (the result is a view);
-    otherwise one contiguous copy.
-    """
-    x = np.asarray(x)
-    if x.ndim < 2:
-        raise ValueError(f"batch norm expects (N, C, ...) input, got shape {x.shape}")
-    n, c = x.shape[:2]
-    s = int(np.prod(x.shape[2:], dtype=np.int64))
-    return np.ascontiguousarray(x).reshape(n, c, s)
-
-
-def _check3(name, a):
-    """Return a as a C-contiguous 3-D array, raising a clear error otherwise."""
-    if np.ndim(a) != 3:
-        raise ValueError(f"{name} must be 3-D (N, C, S); got shape {np.shape(a)} "
-                         "(use as_ncs to reshape)")
-    return np.ascontiguousarray(a)
-
-
-def _per_channel(v, c, default):
-    """A length-C float64 vector; None means the constant `default`."""
-    if v is None:
-        return np.full(c, default, dtype=np.float64)
-    v = np.ascontiguousarray(v, dtype=np.float64).reshape(-1)
-    if v.shape[0] != c:
-        raise ValueError(f"expected {c} per-channel values, got {v.shape[0]}")
-    return v
-
-
-def _use_rows(x3):
-    return x3.shape[2] < ROWS_BELOW_S
 
 
 # --------------------------------------------------------------------------
@@ -103,9 +58,15 @@ def _use_rows(x3):
 #   backward:   sum(dy)       and sum(dy * (x - mean[c]))
 # `pair` says which; the branch sits outside the inner loops.
 
-@njit(parallel=True, cache=True)
+@jit(parallel=True)
 def _sums_planes(u, x, k, pair, ntasks):
-    """Per channel c, with d = x - k[c]:
+    """Serves S >= ROWS_BELOW_S with few samples (N < 4*threads): any C and N,
+    even C = 1 or N = 1, keeps every thread busy. The per-position
+    accumulators are what make it fast: 1.5-2.4x the plain scalar-sum loop
+    (/work/shared/PERF_NOTES.md, lessons); the large shapes run at 62-90 % of
+    the memory floor (benchmarks/README.md, lessons).
+
+    Per channel c, with d = x - k[c]:
         pair=False: s1[c] = sum(d),  s2[c] = sum(d * d)        (u unused)
         pair=True:  s1[c] = sum(u),  s2[c] = sum(u * d)
 
@@ -170,13 +131,17 @@ def _sums_planes(u, x, k, pair, ntasks):
     return s1, s2
 
 
-@njit(parallel=True, cache=True)
+@jit(parallel=True)
 def _sums_row_blocks(u, x, k, pair, ntasks):
-    """Same result as _sums_planes, when N is at least a few times ntasks.
+    """Same result as _sums_planes; serves S >= ROWS_BELOW_S with N >= 4*threads.
+
+    Earned its place on small planes (benchmarks/README.md, optimisation 8):
+    at (64, 128, 7, 7) summing 4 planes per inner loop took the statistics
+    from about 88 to 50 µs and the backward sums from about 100 to 60 µs.
 
     u, x: C-contiguous (N, C, S); k: float64 (C,).
     Parallel: prange over `ntasks` ranges of samples n, so each thread reads
-    its own contiguous region of memory. Inside, ROW_BLOCK samples at a time
+    its own contiguous region of memory. Inside, 4 samples at a time
     are read channel by channel (a few interleaved streams, which the
     hardware prefetcher follows; the block stays in cache). The planes of a
     whole block are summed in one inner loop, pairwise, before being added
@@ -193,8 +158,10 @@ def _sums_row_blocks(u, x, k, pair, ntasks):
         acc2 = np.zeros((c_, lanes))
         lo = n_ * t // ntasks
         hi = n_ * (t + 1) // ntasks
-        for n0 in range(lo, hi, ROW_BLOCK):
-            full = ROW_BLOCK == 4 and n0 + 4 <= hi  # the loop below reads 4 samples
+        # Blocks of 4 samples: the unrolled loop below is written for exactly 4
+        # (x0..x3), and a last, shorter block takes the plain loop.
+        for n0 in range(lo, hi, 4):
+            full = n0 + 4 <= hi
             for c in range(c_):
                 kc = k[c]
                 a1 = acc1[c]
@@ -232,7 +199,7 @@ def _sums_row_blocks(u, x, k, pair, ntasks):
                                 a1[i] += (d0 + d1) + (d2 + d3)
                                 a2[i] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3)
                     continue
-                for n in range(n0, min(hi, n0 + ROW_BLOCK)):
+                for n in range(n0, min(hi, n0 + 4)):
                     for start in range(0, s_, lanes):
                         m = min(lanes, s_ - start)
                         xseg = x[n, c, start:start + m]
@@ -263,9 +230,13 @@ def _sums_row_blocks(u, x, k, pair, ntasks):
     return s1, s2
 
 
-@njit(parallel=True, cache=True)
+@jit(parallel=True)
 def _sums_rows(u, x, k, pair, ntasks):
-    """Same result as _sums_planes, for short rows (small S).
+    """Same result as _sums_planes; serves S < ROWS_BELOW_S (BatchNorm1d).
+
+    A plane of fewer than 16 values is too short for a loop of its own, so a
+    sample's whole row of C*S values is the inner loop (BatchNorm1d (256, 100)
+    and (4096, 1024) in benchmarks/bench_batchnorm.py use it).
 
     u, x: C-contiguous (N, C, S), seen as (N, R) with R = C*S.
     Parallel: prange over `ntasks` blocks of rows (samples); each block reads
@@ -318,9 +289,12 @@ def _sums_rows(u, x, k, pair, ntasks):
 # Numba kernels: element-wise passes
 # --------------------------------------------------------------------------
 
-@njit(parallel=True, cache=True)
+@jit(parallel=True)
 def _affine_planes(x, scale, shift, out, ntasks):
     """out[n, c, s] = x[n, c, s] * scale[c] + shift[c], computed in float64.
+
+    Serves S >= PAIRS_BELOW_S, or any S >= ROWS_BELOW_S with N < 4*threads:
+    equal pieces of memory keep both threads busy whatever N and C are.
 
     x, out: C-contiguous (N, C, S); scale, shift: float64 (C,).
     Parallel: prange over `ntasks` equal pieces of memory order (n, c, s).
@@ -347,9 +321,13 @@ def _affine_planes(x, scale, shift, out, ntasks):
             pos += run
 
 
-@njit(parallel=True, cache=True)
+@jit(parallel=True)
 def _affine_rows(x, scale, shift, out, ntasks):
-    """Same as _affine_planes for short rows; parallel over blocks of rows."""
+    """Same as _affine_planes; serves S < ROWS_BELOW_S (as _sums_rows).
+
+    Parallel over blocks of rows; the coefficients are expanded to the row's
+    length R = C*S so the inner loop runs over contiguous memory.
+    """
     n_, c_, s_ = x.shape
     r_ = c_ * s_
     x2 = x.reshape(n_, r_)
@@ -367,9 +345,12 @@ def _affine_rows(x, scale, shift, out, ntasks):
                 orow[j] = xrow[j] * ar[j] + br[j]
 
 
-@njit(parallel=True, cache=True)
+@jit(parallel=True)
 def _affine_sample_pairs(x, scale, shift, out, ntasks):
-    """Same as _affine_planes, for small S and N at least a few times ntasks.
+    """Same as _affine_planes; serves ROWS_BELOW_S <= S < PAIRS_BELOW_S, N >= 4*threads.
+
+    Earned its place at (64, 128, 7, 7): affine from 53 to 37 µs
+    (benchmarks/README.md, optimisation 8).
 
     Parallel: prange over `ntasks` ranges of samples n. Inside, two samples
     at a time, channel by channel: each inner loop writes the two planes
@@ -403,12 +384,13 @@ def _affine_sample_pairs(x, scale, shift, out, ntasks):
                     os[i] = xs[i] * a + b
 
 
-@njit(parallel=True, cache=True)
+@jit(parallel=True)
 def _dx_planes(dy, x, mean, a, b, d, out, ntasks):
     """out = a[c]*dy + b[c]*(x - mean[c]) + d[c], computed in float64.
 
     dy, x, out: C-contiguous (N, C, S); mean, a, b, d: float64 (C,).
     Parallel: prange over `ntasks` equal pieces of memory order (n, c, s).
+    Serves the shapes _affine_planes serves.
     """
     n_, c_, s_ = x.shape
     planes = n_ * c_
@@ -436,10 +418,11 @@ def _dx_planes(dy, x, mean, a, b, d, out, ntasks):
             pos += run
 
 
-@njit(parallel=True, cache=True)
+@jit(parallel=True)
 def _dx_sample_pairs(dy, x, mean, a, b, d, out, ntasks):
-    """Same as _dx_planes (same formula, same rounding), for small S and N at
-    least a few times ntasks; parallel and inner loops as in _affine_sample_pairs.
+    """Same as _dx_planes (same formula, same rounding); serves the shapes
+    _affine_sample_pairs serves, with its loops. Earned its place at
+    (64, 128, 7, 7): dx from 81 to 67 µs (benchmarks/README.md, optimisation 8).
     """
     n_, c_, s_ = x.shape
     for t in prange(ntasks):
@@ -475,9 +458,10 @@ def _dx_sample_pairs(dy, x, mean, a, b, d, out, ntasks):
                     os[i] = ac * gs[i] + bc * (xs[i] - mc) + dc
 
 
-@njit(parallel=True, cache=True)
+@jit(parallel=True)
 def _dx_rows(dy, x, mean, a, b, d, out, ntasks):
-    """Same as _dx_planes for short rows; parallel over blocks of rows."""
+    """Same as _dx_planes; serves S < ROWS_BELOW_S (as _sums_rows), parallel over
+    blocks of rows."""
     n_, c_, s_ = x.shape
     r_ = c_ * s_
     dy2 = dy.reshape(n_, r_)
@@ -503,43 +487,47 @@ def _dx_rows(dy, x, mean, a, b, d, out, ntasks):
 
 
 # --------------------------------------------------------------------------
-# Dispatch between the two layouts
+# Dispatch: per pass, the first (condition, kernel) whose condition holds
 # --------------------------------------------------------------------------
 
-def _sums(u3, x3, k, pair):
+def _short_rows(x3, threads):
+    return x3.shape[2] < ROWS_BELOW_S
+
+
+def _many_samples(x3, threads):
+    return x3.shape[0] >= 4 * threads
+
+
+def _small_planes_many_samples(x3, threads):
+    return x3.shape[2] < PAIRS_BELOW_S and _many_samples(x3, threads)
+
+
+def _always(x3, threads):
+    return True
+
+
+DISPATCH = {
+    "sums": [(_short_rows, _sums_rows), (_many_samples, _sums_row_blocks),
+             (_always, _sums_planes)],
+    "affine": [(_short_rows, _affine_rows), (_small_planes_many_samples, _affine_sample_pairs),
+               (_always, _affine_planes)],
+    "dx": [(_short_rows, _dx_rows), (_small_planes_many_samples, _dx_sample_pairs),
+           (_always, _dx_planes)],
+}
+
+
+def _run(name, x3, *args):
+    """Call the kernel DISPATCH picks for pass `name` on x3: kernel(*args, ntasks)."""
     threads = numba.get_num_threads()
-    if _use_rows(x3):
-        return _sums_rows(u3, x3, k, pair, max(1, min(x3.shape[0], threads)))
-    if x3.shape[0] >= 4 * threads:
-        return _sums_row_blocks(u3, x3, k, pair, threads)
-    return _sums_planes(u3, x3, k, pair, threads)
-
-
-def _use_sample_pairs(x3, threads):
-    return x3.shape[2] < PAIRS_BELOW_S and x3.shape[0] >= 4 * threads
-
-
-def _affine(x3, scale, shift, out):
-    threads = numba.get_num_threads()
-    if _use_rows(x3):
-        _affine_rows(x3, scale, shift, out, max(1, min(x3.shape[0], threads)))
-    elif _use_sample_pairs(x3, threads):
-        _affine_sample_pairs(x3, scale, shift, out, threads)
-    else:
-        _affine_planes(x3, scale, shift, out, threads)
-    return out
-
-
-def _output(out, like):
-    if out is None:
-        return np.empty_like(like)
-    if out.shape != like.shape or out.dtype != like.dtype or not out.flags.c_contiguous:
-        raise ValueError("out must be a C-contiguous array with x3's shape and dtype")
-    return out
+    for condition, kernel in DISPATCH[name]:
+        if condition(x3, threads):
+            # the rows kernels split samples: no more pieces than there are
+            ntasks = max(1, min(x3.shape[0], threads)) if condition is _short_rows else threads
+            return kernel(*args, ntasks)
 
 
 # --------------------------------------------------------------------------
-# Public API: fast versions, each followed by its numpy reference
+# Public API: the names and signatures of reference/batchnorm.py
 # --------------------------------------------------------------------------
 
 def batch_stats(x3):
@@ -548,22 +536,14 @@ def batch_stats(x3):
     One pass over x3. Sums are taken of x - K[c] (K[c] = x3[0, c, 0], a value
     of the channel), in float64, so that a large mean does not cancel the variance.
     """
-    x3 = _check3("x3", x3)
+    x3 = check3("x3", x3)
     n, c, s = x3.shape
     m = n * s
     k = x3[0, :, 0].astype(np.float64)
-    s1, s2 = _sums(x3, x3, k, False)
+    s1, s2 = _run("sums", x3, x3, x3, k, False)
     d = s1 / m
     mean = k + d
     var = np.maximum(s2 / m - d * d, 0.0)
-    return mean, var
-
-
-def batch_stats_ref(x3):
-    """Numpy reference for batch_stats."""
-    x = np.asarray(x3, dtype=np.float64)
-    mean = x.mean(axis=(0, 2))
-    var = ((x - mean[None, :, None]) ** 2).mean(axis=(0, 2))
     return mean, var
 
 
@@ -575,27 +555,15 @@ def normalize_train(x3, weight, bias, eps, out=None):
     Two passes over x: one for the statistics, one writing y. `out`, if given,
     receives y (saves an allocation).
     """
-    x3 = _check3("x3", x3)
+    x3 = check3("x3", x3)
     c = x3.shape[1]
     mean, var = batch_stats(x3)
     invstd = 1.0 / np.sqrt(var + eps)
-    scale = _per_channel(weight, c, 1.0) * invstd
-    shift = _per_channel(bias, c, 0.0) - mean * scale
-    y = _affine(x3, scale, shift, _output(out, x3))
+    scale = per_channel(weight, c, 1.0) * invstd
+    shift = per_channel(bias, c, 0.0) - mean * scale
+    y = output(out, x3)
+    _run("affine", x3, x3, scale, shift, y)
     return y, mean, invstd, var
-
-
-def normalize_train_ref(x3, weight, bias, eps):
-    """Numpy reference for normalize_train."""
-    x = np.asarray(x3, dtype=np.float64)
-    c = x.shape[1]
-    gamma = np.ones(c) if weight is None else np.asarray(weight, dtype=np.float64)
-    beta = np.zeros(c) if bias is None else np.asarray(bias, dtype=np.float64)
-    mean, var = batch_stats_ref(x)
-    invstd = 1.0 / np.sqrt(var + eps)
-    xhat = (x - mean[None, :, None]) * invstd[None, :, None]
-    y = xhat * gamma[None, :, None] + beta[None, :, None]
-    return y.astype(x3.dtype), mean, invstd, var
 
 
 def scale_shift(x3, scale, shift, out=None):
@@ -605,17 +573,11 @@ def scale_shift(x3, scale, shift, out=None):
     Evaluation backward: dx = scale_shift(dy, gamma*invstd, 0).
     scale, shift: (C,), any float dtype. One read of x, one write of y.
     """
-    x3 = _check3("x3", x3)
+    x3 = check3("x3", x3)
     c = x3.shape[1]
-    return _affine(x3, _per_channel(scale, c, 1.0), _per_channel(shift, c, 0.0),
-                   _output(out, x3))
-
-
-def scale_shift_ref(x3, scale, shift):
-    """Numpy reference for scale_shift."""
-    x = np.asarray(x3, dtype=np.float64)
-    y = x * np.asarray(scale, np.float64)[None, :, None] + np.asarray(shift, np.float64)[None, :, None]
-    return y.astype(x3.dtype)
+    y = output(out, x3)
+    _run("affine", x3, x3, per_channel(scale, c, 1.0), per_channel(shift, c, 0.0), y)
+    return y
 
 
 def backward_reduce(dy3, x3, mean, invstd):
@@ -624,20 +586,12 @@ def backward_reduce(dy3, x3, mean, invstd):
     sum_dy[c] = sum(dy), sum_dy_xhat[c] = sum(dy * (x - mean[c]) * invstd[c]).
     One pass reading dy3 and x3 together; xhat is recomputed, not stored.
     """
-    dy3 = _check3("dy3", dy3)
-    x3 = _check3("x3", x3)
+    dy3 = check3("dy3", dy3)
+    x3 = check3("x3", x3)
     c = x3.shape[1]
-    mean = _per_channel(mean, c, 0.0)
-    s1, s2 = _sums(dy3, x3, mean, True)
-    return s1, s2 * _per_channel(invstd, c, 1.0)
-
-
-def backward_reduce_ref(dy3, x3, mean, invstd):
-    """Numpy reference for backward_reduce."""
-    dy = np.asarray(dy3, dtype=np.float64)
-    x = np.asarray(x3, dtype=np.float64)
-    xhat = (x - mean[None, :, None]) * invstd[None, :, None]
-    return dy.sum(axis=(0, 2)), (dy * xhat).sum(axis=(0, 2))
+    mean = per_channel(mean, c, 0.0)
+    s1, s2 = _run("sums", x3, dy3, x3, mean, True)
+    return s1, s2 * per_channel(invstd, c, 1.0)
 
 
 def backward_dx(dy3, x3, mean, invstd, weight, sum_dy, sum_dy_xhat, out=None):
@@ -650,34 +604,15 @@ def backward_dx(dy3, x3, mean, invstd, weight, sum_dy, sum_dy_xhat, out=None):
         b = -a*invstd*sum_dy_xhat/M,   d = -a*sum_dy/M,
     evaluated in float64. Returns dx with x3's dtype; `out` may receive it.
     """
-    dy3 = _check3("dy3", dy3)
-    x3 = _check3("x3", x3)
+    dy3 = check3("dy3", dy3)
+    x3 = check3("x3", x3)
     n, c, s = x3.shape
     m = n * s
-    mean = _per_channel(mean, c, 0.0)
-    invstd = _per_channel(invstd, c, 1.0)
-    a = _per_channel(weight, c, 1.0) * invstd
-    b = -a * invstd * _per_channel(sum_dy_xhat, c, 0.0) / m
-    d = -a * _per_channel(sum_dy, c, 0.0) / m
-    dx = _output(out, x3)
-    threads = numba.get_num_threads()
-    if _use_rows(x3):
-        _dx_rows(dy3, x3, mean, a, b, d, dx, max(1, min(n, threads)))
-    elif _use_sample_pairs(x3, threads):
-        _dx_sample_pairs(dy3, x3, mean, a, b, d, dx, threads)
-    else:
-        _dx_planes(dy3, x3, mean, a, b, d, dx, threads)
+    mean = per_channel(mean, c, 0.0)
+    invstd = per_channel(invstd, c, 1.0)
+    a = per_channel(weight, c, 1.0) * invstd
+    b = -a * invstd * per_channel(sum_dy_xhat, c, 0.0) / m
+    d = -a * per_channel(sum_dy, c, 0.0) / m
+    dx = output(out, x3)
+    _run("dx", x3, dy3, x3, mean, a, b, d, dx)
     return dx
-
-
-def backward_dx_ref(dy3, x3, mean, invstd, weight, sum_dy, sum_dy_xhat):
-    """Numpy reference for backward_dx."""
-    dy = np.asarray(dy3, dtype=np.float64)
-    x = np.asarray(x3, dtype=np.float64)
-    n, c, s = x.shape
-    m = n * s
-    gamma = np.ones(c) if weight is None else np.asarray(weight, dtype=np.float64)
-    xhat = (x - mean[None, :, None]) * invstd[None, :, None]
-    k = (gamma * invstd / m)[None, :, None]
-    dx = k * (m * dy - sum_dy[None, :, None] - xhat * sum_dy_xhat[None, :, None])
-    return dx.astype(x3.dtype)
