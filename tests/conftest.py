@@ -18,3 +18,16 @@ def one_numba_thread():
     numba.set_num_threads(1)
     yield
     numba.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module", params=["numpy", "numba"])
+def backend(request):
+    """Runs a module's tests once per kernel backend, restoring the previous one after.
+
+    A module opts in with `pytestmark = pytest.mark.usefixtures("backend")`. Module
+    scope: pytest then runs all of a module's tests on one backend, then on the
+    other, and hypothesis tests may use it (it is not reset between examples).
+    """
+    import minigrad
+    with minigrad.backend(request.param):
+        yield request.param

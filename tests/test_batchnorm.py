@@ -8,6 +8,9 @@ from minigrad import Tensor
 from minigrad.nn.batchnorm import BatchNorm1d, BatchNorm2d
 from minigrad.ops.batchnorm import batch_norm, batch_norm_composed
 
+# Every value checked on both kernel backends (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("backend")
+
 SHAPES = [(4, 3), (5, 2, 7), (3, 4, 5, 6), (1, 2, 3, 3), (6, 1, 2, 2), (2, 3, 1, 1)]
 
 

@@ -8,6 +8,9 @@ import minigrad.nn as nn
 import minigrad.nn.functional as F
 from minigrad import Tensor, gradcheck
 
+# Every value checked on both kernel backends (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def logits_and_labels(n=5, c=4, seed=0):
     rng = np.random.default_rng(seed)

@@ -12,7 +12,7 @@ from minigrad import Tensor, gradcheck
 
 
 # Gradchecks run thousands of tiny kernels: one numba thread (tests/conftest.py).
-pytestmark = pytest.mark.usefixtures("one_numba_thread")
+pytestmark = pytest.mark.usefixtures("one_numba_thread", "backend")  # both kernel backends
 
 
 def randn(*shape, seed=0, requires_grad=True):

@@ -13,6 +13,9 @@ import pytest
 import minigrad
 from minigrad import Tensor
 
+# Every value checked on both kernel backends (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def leaf(values):
     return Tensor(np.asarray(values, dtype=np.float64), requires_grad=True)

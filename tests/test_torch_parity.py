@@ -18,6 +18,9 @@ from minigrad import Tensor  # noqa: E402
 from minigrad.optim import SGD, Adam, AdamW  # noqa: E402
 from minigrad.optim.lr_scheduler import CosineAnnealingLR, StepLR  # noqa: E402
 
+# Every value checked on both kernel backends (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("backend")
+
 TF = torch.nn.functional
 
 

@@ -15,6 +15,7 @@ def _batch(seed=0, n=16):
     return rng.random((n, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, n)
 
 
+@pytest.mark.usefixtures("backend")  # both kernel backends keep float32 (tests/conftest.py)
 def test_a_float32_model_has_no_float64_anywhere_in_its_step():
     minigrad.manual_seed(0)
     model = mnist_cnn()
