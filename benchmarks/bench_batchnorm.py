@@ -29,7 +29,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import minigrad  # noqa: E402
-from minigrad.kernels import batchnorm as kernels  # noqa: E402
+from minigrad.kernels.reference import batchnorm as kernels  # noqa: E402
 from minigrad.nn import BatchNorm1d, BatchNorm2d  # noqa: E402
 from bench_batchnorm_kernels import copy_bandwidth, timed_rounds  # noqa: E402
 
@@ -58,12 +58,12 @@ def reference_fns(x, dy):
     beta = np.zeros(x3.shape[1], np.float32)
 
     def forward():
-        return kernels.normalize_train_ref(x3, gamma, beta, 1e-5)
+        return kernels.normalize_train(x3, gamma, beta, 1e-5)
 
     def forward_backward():
-        _, mean, invstd, _ = kernels.normalize_train_ref(x3, gamma, beta, 1e-5)
-        sums = kernels.backward_reduce_ref(dy3, x3, mean, invstd)
-        return kernels.backward_dx_ref(dy3, x3, mean, invstd, gamma, *sums)
+        _, mean, invstd, _ = kernels.normalize_train(x3, gamma, beta, 1e-5)
+        sums = kernels.backward_reduce(dy3, x3, mean, invstd)
+        return kernels.backward_dx(dy3, x3, mean, invstd, gamma, *sums)
     return forward, forward_backward
 
 

@@ -20,7 +20,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from minigrad.kernels import batchnorm as bn
+from minigrad.kernels.fast import batchnorm as bn
+from minigrad.kernels.reference import batchnorm as ref
 
 THREADS = 2
 EPS = 1e-5
@@ -93,14 +94,14 @@ def kernel_fns(x, dy, w, b):
         return bn.backward_dx(dy3, x3, mean, invstd, w, sum_dy, sum_dy_xhat)
 
     def ref_fwd():
-        return bn.normalize_train_ref(bn.as_ncs(x), w, b, EPS)
+        return ref.normalize_train(bn.as_ncs(x), w, b, EPS)
 
     def ref_fwd_bwd():
         x3 = bn.as_ncs(x)
         dy3 = bn.as_ncs(dy)
-        _, mean, invstd, _ = bn.normalize_train_ref(x3, w, b, EPS)
-        sum_dy, sum_dy_xhat = bn.backward_reduce_ref(dy3, x3, mean, invstd)
-        return bn.backward_dx_ref(dy3, x3, mean, invstd, w, sum_dy, sum_dy_xhat)
+        _, mean, invstd, _ = ref.normalize_train(x3, w, b, EPS)
+        sum_dy, sum_dy_xhat = ref.backward_reduce(dy3, x3, mean, invstd)
+        return ref.backward_dx(dy3, x3, mean, invstd, w, sum_dy, sum_dy_xhat)
 
     return fwd, fwd_bwd, ref_fwd, ref_fwd_bwd
 

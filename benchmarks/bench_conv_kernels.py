@@ -42,10 +42,14 @@ import numpy as np
 from numba import njit, prange
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from minigrad.kernels.activation import relu_backward, relu_backward_ref, relu_forward, relu_forward_ref
-from minigrad.kernels.conv import col2im_ref, conv2d_backward, conv2d_forward, im2col_ref
-from minigrad.kernels.pool import (max_pool2d_backward, max_pool2d_backward_ref,
-                                   max_pool2d_forward, max_pool2d_forward_ref)
+from minigrad.kernels.fast.activation import relu_backward, relu_forward
+from minigrad.kernels.fast.conv import conv2d_backward, conv2d_forward
+from minigrad.kernels.fast.pool import max_pool2d_backward, max_pool2d_forward
+from minigrad.kernels.reference.activation import (relu_backward as relu_backward_ref,
+                                                   relu_forward as relu_forward_ref)
+from minigrad.kernels.reference.conv import col2im as col2im_ref, im2col as im2col_ref
+from minigrad.kernels.reference.pool import (max_pool2d_backward as max_pool2d_backward_ref,
+                                             max_pool2d_forward as max_pool2d_forward_ref)
 
 
 # ---------------------------------------------------------------- the plain numpy conv

@@ -1,5 +1,6 @@
-"""Convolution kernels: numba (kernels/fast/conv.py) against the reference (kernels/reference/conv.py), a direct definition,
-finite differences and (where installed) PyTorch."""
+"""Convolution kernels: numba (kernels/fast/conv.py) against the reference
+(kernels/reference/conv.py), a direct definition, finite differences and (where
+installed) PyTorch."""
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings

@@ -67,7 +67,8 @@ def test_pool_and_relu_kernels(window):
     np.testing.assert_allclose(pool.avg_pool2d_forward(x, *window),
                                pool_ref.avg_pool2d_forward(x, *window), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(pool.avg_pool2d_backward(dy, x.shape, *window),
-                               pool_ref.avg_pool2d_backward(dy, x.shape, *window), rtol=1e-5, atol=1e-6)
+                               pool_ref.avg_pool2d_backward(dy, x.shape, *window),
+                               rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(activation.relu_forward(x), activation_ref.relu_forward(x))
     np.testing.assert_array_equal(activation.relu_backward(x, x),
                                   activation_ref.relu_backward(x, x))

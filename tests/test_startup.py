@@ -103,7 +103,8 @@ print(sum(len(s.cache_hits) for s in stats), sum(len(s.cache_misses) for s in st
 
 def test_a_second_process_loads_the_kernels_from_numbas_cache(tmp_path):
     first_hits, first_misses = map(int, _run(CACHE_STATS, NUMBA_CACHE_DIR=str(tmp_path))[0].split())
-    second_hits, second_misses = map(int, _run(CACHE_STATS, NUMBA_CACHE_DIR=str(tmp_path))[0].split())
+    second_hits, second_misses = map(int,
+                                     _run(CACHE_STATS, NUMBA_CACHE_DIR=str(tmp_path))[0].split())
     assert first_misses > 0 and first_hits == 0       # an empty cache: compiled, then saved
     assert second_misses == 0 and second_hits > 0     # the same kernels, loaded instead
 

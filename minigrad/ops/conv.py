@@ -2,7 +2,7 @@
 
 Each is one Function, so a layer is one node of the graph and its backward
 makes one BLAS call per gradient. The convolution's arithmetic lives in
-minigrad/kernels/conv.py (im2col + matrix product); this file checks the
+minigrad/kernels/*/conv.py (im2col + matrix product); this file checks the
 arguments, normalises ints to (h, w) pairs and links the kernels to autograd.
 
 Every check runs before any work, and errors name the numbers involved.

@@ -49,8 +49,8 @@ class ReLU(Function):
     """max(x, 0); the gradient at 0 is 0, as in PyTorch.
 
     It sits after every conv of a CNN, so it runs on parallel numba kernels
-    (numpy's elementwise ops use one core); kernels/activation.py has them and
-    their numpy references.
+    (numpy's elementwise ops use one core): kernels/fast/activation.py, with
+    the numpy reference in kernels/reference/activation.py.
     """
 
     def forward(self, x):

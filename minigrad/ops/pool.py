@@ -1,4 +1,4 @@
-"""2-D max and average pooling as ops over minigrad/kernels/pool.py.
+"""2-D max and average pooling as ops over the pool kernels (minigrad/kernels/*/pool.py).
 
 x: (N, C, H, W) -> (N, C, OH, OW), OH = floor((H + 2*ph - kh) / sh) + 1 (PyTorch's
 default floor mode). Max pooling routes each output's gradient to the first

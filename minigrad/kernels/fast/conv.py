@@ -172,7 +172,8 @@ def conv2d_forward(x, weight, bias, stride, padding, dilation):
     y2 = w2 @ cols                                               # (O, N*OH*OW)
     b = bias if bias is not None else np.zeros(O, dtype=x.dtype)
     out = _gemm_to_nchw(y2.reshape(O, N, OH * OW), b).reshape(N, O, OH, OW)
-    cache = (cols, x.shape, weight, bias is not None, tuple(stride), tuple(padding), tuple(dilation))
+    cache = (cols, x.shape, weight, bias is not None,
+             tuple(stride), tuple(padding), tuple(dilation))
     return out, cache
 
 
