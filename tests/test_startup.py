@@ -102,9 +102,10 @@ print(sum(len(s.cache_hits) for s in stats), sum(len(s.cache_misses) for s in st
 
 
 def test_a_second_process_loads_the_kernels_from_numbas_cache(tmp_path):
-    first_hits, first_misses = map(int, _run(CACHE_STATS, NUMBA_CACHE_DIR=str(tmp_path))[0].split())
-    second_hits, second_misses = map(int,
-                                     _run(CACHE_STATS, NUMBA_CACHE_DIR=str(tmp_path))[0].split())
+    def hits_and_misses():
+        return map(int, _run(CACHE_STATS, NUMBA_CACHE_DIR=str(tmp_path))[0].split())
+    first_hits, first_misses = hits_and_misses()
+    second_hits, second_misses = hits_and_misses()
     assert first_misses > 0 and first_hits == 0       # an empty cache: compiled, then saved
     assert second_misses == 0 and second_hits > 0     # the same kernels, loaded instead
 
@@ -114,7 +115,8 @@ def test_cache_folder_choice(tmp_path):
     user = tmp_path / "xdg"
     env = {"XDG_CACHE_HOME": str(user)}
     assert choose_cache_dir(env, writable=lambda p: True)[0] == "package"
-    assert choose_cache_dir(dict(env, NUMBA_CACHE_DIR="/x"), lambda p: True) == ("user", Path("/x"))
+    chosen = choose_cache_dir(dict(env, NUMBA_CACHE_DIR="/x"), lambda p: True)
+    assert chosen == ("user", Path("/x"))          # the user's own setting wins
     in_user = choose_cache_dir(env, writable=lambda p: user in p.parents)
     assert in_user == ("user-cache", user / "minigrad")
     assert choose_cache_dir(env, writable=lambda p: False) == (None, None)

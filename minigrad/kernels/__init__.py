@@ -71,10 +71,17 @@ def get_backend() -> str:
     return _active
 
 
-@contextlib.contextmanager
 def backend(name: str):
-    """``with backend("numpy"):`` runs the block on that backend, then restores the previous."""
+    """``with backend("numpy"):`` runs the block on that backend, then restores the previous.
+
+    The name is checked at the call, before any `with`.
+    """
     _check_name(name)
+    return _switched(name)
+
+
+@contextlib.contextmanager
+def _switched(name):
     previous = get_backend()
     set_backend(name)
     try:
