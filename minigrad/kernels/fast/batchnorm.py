@@ -47,7 +47,7 @@ from minigrad.kernels.shapes import as_ncs, check3, output, per_channel  # noqa:
 LANES = 256        # length of the per-position accumulators in "planes" kernels
 ROWS_BELOW_S = 16  # S below this uses the "rows" layout
 ROW_BLOCK_ACC = 16384  # cap on C*lanes accumulators per thread in _sums_row_blocks
-PAIRS_BELOW_S = 128  # "planes" S below this (and N >= 4 threads): *_sample_pairs kernels
+PAIRS_BELOW_S = 128  # "planes" S below this (and N >= 4*threads): *_sample_pairs kernels
 
 
 # --------------------------------------------------------------------------
