@@ -117,6 +117,9 @@ def test_cache_folder_choice(tmp_path):
     assert choose_cache_dir(env, writable=lambda p: True)[0] == "package"
     chosen = choose_cache_dir(dict(env, NUMBA_CACHE_DIR="/x"), lambda p: True)
     assert chosen == ("user", Path("/x"))          # the user's own setting wins
+    unwritable_user_dir = choose_cache_dir(dict(env, NUMBA_CACHE_DIR="/x"),
+                                           writable=lambda p: p != Path("/x"))
+    assert unwritable_user_dir[0] == "package"
     in_user = choose_cache_dir(env, writable=lambda p: user in p.parents)
     assert in_user == ("user-cache", user / "minigrad")
     assert choose_cache_dir(env, writable=lambda p: False) == (None, None)

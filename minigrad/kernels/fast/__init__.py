@@ -24,8 +24,8 @@ by name find it. This must happen before the first parallel kernel runs.
 
 Cache. `cache=True` keeps compiled kernels on disk (a parallel kernel takes
 0.5-2 s to compile). `jit` picks the first writable place: NUMBA_CACHE_DIR if
-the user set it (numba's own rule), else the package folder (numba's default,
-__pycache__ beside the source), else the user cache folder
+the user set it (numba's own rule: the user's choice wins), else the package
+folder (numba's default, __pycache__ beside the source), else the user cache folder
 ($XDG_CACHE_HOME/minigrad or ~/.cache/minigrad; ~/Library/Caches/minigrad on
 macOS; %LOCALAPPDATA%/minigrad on Windows). Where nothing is writable (a
 read-only install, no home) the kernels compile in every process, without a
@@ -100,7 +100,7 @@ def choose_cache_dir(env=os.environ, writable=_writable):
     default beside the sources; "user-cache": minigrad's folder, which numba
     must be told about; None: no writable place, compile without a cache.
     """
-    if env.get("NUMBA_CACHE_DIR"):
+    if env.get("NUMBA_CACHE_DIR") and writable(Path(env["NUMBA_CACHE_DIR"])):
         return "user", Path(env["NUMBA_CACHE_DIR"])
     package = Path(__file__).resolve().parent / "__pycache__"
     if writable(package):
@@ -116,8 +116,12 @@ def choose_cache_dir(env=os.environ, writable=_writable):
 
 _choose_threading_layer()
 _CACHE_KIND, _CACHE_DIR = choose_cache_dir()
+# numba's first cache locator uses numba.config.CACHE_DIR (NUMBA_CACHE_DIR) when it is
+# set, and fails at decoration when that folder is not writable: point it at ours.
 if _CACHE_KIND == "user-cache":
-    numba.config.CACHE_DIR = str(_CACHE_DIR)  # numba's locator for NUMBA_CACHE_DIR reads this
+    numba.config.CACHE_DIR = str(_CACHE_DIR)
+elif _CACHE_KIND == "package":
+    numba.config.CACHE_DIR = ""   # an unwritable NUMBA_CACHE_DIR is passed over
 elif _CACHE_KIND is None:
     warnings.warn("minigrad: no writable folder for numba's kernel cache (package folder, "
                   "NUMBA_CACHE_DIR, user cache dir): kernels compile in every process. "
