@@ -310,3 +310,31 @@ def test_dataloader_ragged_samples_name_the_sample_and_shapes():
 
     with pytest.raises(ValueError, match=r"sample 2.*\(4,\).*sample 0.*\(3,\)"):
         list(DataLoader(Ragged(), batch_size=4))
+
+
+# ---- 2. the example says it is compiling before it compiles -----------------------------------
+def test_example_warm_up_announces_compiling_and_leaves_the_run_unchanged(capsys):
+    import runpy
+    from minigrad.data import TensorDataset
+    from minigrad.models import mnist_cnn
+    example = runpy.run_path(os.path.join(ROOT, "examples", "mnist_cnn.py"), run_name="example")
+    rng = np.random.default_rng(0)
+    data = TensorDataset(rng.random((4, 1, 28, 28), dtype=np.float32), np.arange(4) % 10)
+    minigrad.manual_seed(0)
+    model = mnist_cnn(batch_norm=True, dropout=0.5)
+    before, draw = model.state_dict(), minigrad.random.generator().bit_generator.state
+    seconds = example["warm_up_kernels"](model, data, cold=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("compiling minigrad's kernels (first run only")
+    assert lines[1] == f"kernels ready in {seconds:.1f} s"
+    assert minigrad.random.generator().bit_generator.state == draw
+    assert model.training and all(p.grad is None for p in model.parameters())
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name], err_msg=name)
+    example["warm_up_kernels"](model, data, cold=False)
+    assert capsys.readouterr().out == ""
+
+
+def test_pyproject_license_is_an_spdx_string():
+    text = open(os.path.join(ROOT, "pyproject.toml")).read()
+    assert '\nlicense = "MIT"\n' in text
