@@ -104,7 +104,7 @@ def permute(x, *dims):
 
 def transpose(x, dim0, dim1):
     dims = list(range(x.ndim))
-    swap = [resolve_axis(d, x.ndim, None) for d in (dim0, dim1)]    # raises naming a bad dim
+    swap = [resolve_axis(None, x.ndim, dim=d) for d in (dim0, dim1)]    # raises naming a bad dim
     if x.ndim:
         dims[swap[0][0]], dims[swap[1][0]] = dims[swap[1][0]], dims[swap[0][0]]
     return permute(x, *dims)
