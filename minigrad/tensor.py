@@ -30,14 +30,9 @@ def check_dtype(dtype, where="Tensor") -> None:
 def _to_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
-    if dtype is not None:
-        check_dtype(dtype)
-    if isinstance(data, (np.ndarray, np.generic)):       # numpy arrays and scalars keep their dtype
-        array = np.asarray(data)
-    else:
-        array = np.asarray(data)
-        if dtype is None and array.dtype == np.float64:
-            array = array.astype(np.float32)      # Python floats -> float32
+    array = np.asarray(data)
+    if dtype is None and array.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
+        array = array.astype(np.float32)          # Python floats -> float32; numpy keeps its dtype
     if dtype is not None:
         array = array.astype(dtype, copy=False)
     if array.dtype.kind not in "biuf":
