@@ -307,6 +307,10 @@ def _read_cache(path, split):
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
+        if "digest" not in arrays:
+            warnings.warn(f"ignoring MNIST cache {path}: it has no digest (an older minigrad "
+                          "wrote it); rebuilding it")
+            return None
         stored = str(arrays.pop("digest"))
         pixels, labels = arrays[f"{split}_pixels"], arrays[f"{split}_labels"]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
