@@ -345,3 +345,20 @@ def test_example_warm_up_announces_compiling_and_leaves_the_run_unchanged(capsys
 def test_pyproject_license_is_an_spdx_string():
     text = open(os.path.join(ROOT, "pyproject.toml")).read()
     assert '\nlicense = "MIT"\n' in text
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax", "sum", "mean", "max", "squeeze"])
+def test_gradcheck_of_dim_ops_on_a_0d_tensor(op):
+    x = Tensor(np.float64(0.7), requires_grad=True)
+    assert minigrad.gradcheck(lambda t: getattr(t, op)(-1) * t, x)
+
+
+def test_gradcheck_of_int_slice_array_indexing():
+    x = Tensor(np.random.default_rng(1).standard_normal((2, 3, 4)), requires_grad=True)
+    idx = np.array([0, 3, 3, 1])                  # a repeated index: its gradients add up
+    assert minigrad.gradcheck(lambda t: t[1, :, idx] * 2.0, x)
+    assert minigrad.gradcheck(lambda t: t[..., 1, [0, 2]], x)
+
+
+def test_relu_of_a_0d_tensor_gradcheck():
+    assert minigrad.gradcheck(lambda t: t.relu() * t, Tensor(np.float64(0.3), requires_grad=True))
