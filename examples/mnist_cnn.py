@@ -23,6 +23,7 @@ import time
 import numpy as np
 
 import minigrad
+import minigrad.random
 from minigrad import nn, optim
 from minigrad.data import DataLoader, FashionMNIST, MNIST, TensorDataset
 from minigrad.models import mnist_cnn
@@ -103,6 +104,43 @@ def train_epoch(model, loader, optimizer, step_lr, losses, accuracies, progress=
         accuracies.append(float((logits.argmax(axis=1).data == labels.data).mean()))
 
 
+def kernel_cache_is_cold():
+    """True when numba will compile minigrad's kernels: JIT on and no cache index yet."""
+    import numba
+    import minigrad.kernels
+
+    if numba.config.DISABLE_JIT:
+        return False
+    cache = os.path.join(os.path.dirname(minigrad.kernels.__file__), "__pycache__")
+    return not (os.path.isdir(cache) and any(n.endswith(".nbi") for n in os.listdir(cache)))
+
+
+def warm_up_kernels(model, dataset, cold):
+    """One forward and backward (train and eval) on 2 images, so that numba
+    compiles (or loads from its cache) every kernel before the progress bar
+    starts timing; the model, its buffers and the random stream are restored,
+    so the run is the same with or without it. Returns the seconds it took."""
+    if cold:
+        # About 10 s on the machine of README's figures; the line after says how long it took here.
+        print("compiling minigrad's kernels (first run only, about 10 s; later runs "
+              "load them from numba's cache) ...", flush=True)
+    state, rng = model.state_dict(), minigrad.random.generator().bit_generator.state
+    start = time.perf_counter()
+    images, labels = next(iter(DataLoader(dataset, batch_size=2)))
+    F.cross_entropy(model(images), labels).backward()
+    with minigrad.no_grad():
+        model.eval()(images)
+    model.train()
+    seconds = time.perf_counter() - start
+    model.load_state_dict(state)
+    for p in model.parameters():
+        p.grad = None
+    minigrad.random.generator().bit_generator.state = rng
+    if cold:
+        print(f"kernels ready in {seconds:.1f} s")
+    return seconds
+
+
 def progress_bar(description, losses, accuracies, batch_size):
     """Wrap a loader in a tqdm bar showing running loss, accuracy and images/s."""
     from tqdm import tqdm
@@ -177,6 +215,7 @@ def main(argv=None):
     print(f"model ({'with' if not args.no_bn else 'without'} BatchNorm): "
           f"{sum(p.size for p in model.parameters())} parameters; {args.optimizer} peak lr {args.lr}, "
           f"{args.schedule} schedule, batch {args.batch_size}")
+    warm_up_kernels(model, train_set, kernel_cache_is_cold())     # before any bar measures a rate
     metrics = {"config": {**vars(args), "batch_norm": not args.no_bn}, "epochs": [],
                "step_loss": [], "step_accuracy": []}
     for epoch in range(1, args.epochs + 1):

@@ -30,3 +30,14 @@ float64 = np.float64
 int64 = np.int64
 
 __version__ = "0.1.0"
+
+# Loaded on first use, so that `import minigrad` stays light: viz needs graphviz,
+# the examples' plots need matplotlib, and most programs need neither.
+_LAZY_SUBMODULES = ("viz", "data", "models", "explain")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+        return importlib.import_module(f"minigrad.{name}")
+    raise AttributeError(f"module 'minigrad' has no attribute {name!r}")

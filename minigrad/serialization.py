@@ -3,15 +3,17 @@
     minigrad.save(model.state_dict(), "model.npz")
     model.load_state_dict(minigrad.load("model.npz"))
 
-`save` is atomic: it writes a temporary file in the target's directory,
-flushes and fsyncs it, then renames it over the target with os.replace. A
-crash or exception mid-save leaves the previous checkpoint intact and removes
-the temporary file. `load` never unpickles (allow_pickle=False) and reads
+`save` is atomic (`atomic_write`, also used by the MNIST cache): it writes a
+temporary file in the target's directory, flushes and fsyncs it, then renames
+it over the target with os.replace. A crash or exception mid-save leaves the
+previous checkpoint intact and removes the temporary file. `load` never unpickles (allow_pickle=False) and reads
 every array at once, so a truncated or corrupt file fails there, with an
 error that names the file.
 """
+import errno
 import os
-import tempfile
+import secrets
+import stat
 import zipfile
 from collections import OrderedDict
 
@@ -29,20 +31,56 @@ def _as_array(name, value) -> np.ndarray:
 
 
 def save(state_dict, path) -> None:
-    """Write a mapping {name: array or Tensor} to `path` (.npz), atomically."""
-    path = os.fspath(path)
+    """Write a mapping {name: array or Tensor} to `path` (.npz), atomically.
+
+    Any name round-trips (np.savez takes names as keyword arguments, so it
+    cannot store "file" or "allow_pickle"; write_npz writes the archive itself).
+    """
     arrays = OrderedDict((str(name), _as_array(name, value)) for name, value in state_dict.items())
+    atomic_write(path, lambda f: write_npz(f, arrays))
+
+
+def write_npz(f, arrays) -> None:
+    """The .npz layout np.load reads: one uncompressed `<name>.npy` member per array."""
+    with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in arrays.items():
+            with archive.open(name + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+
+
+def atomic_write(path, write) -> None:
+    """Call write(binary file) on a temporary file beside `path`, then rename it
+    over `path`: readers see the old file or the new one, never half of one.
+
+    The new file's mode is what the umask gives (0644 under umask 022, as for
+    any file Python creates), or the mode of the file it replaces. On any
+    failure, Ctrl-C included, the temporary file is removed; an OSError is
+    re-raised as its own type (PermissionError, IsADirectoryError, ...) naming
+    `path`, not the temporary name.
+    """
+    path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, temp_path = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    temp_path = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    try:
+        if os.path.isdir(path):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        # os.open applies the umask to 0o666, as open() does; mkstemp would give 0600.
+        fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as error:
+        raise type(error)(error.errno, f"cannot write {path}: {error.strerror}", path) from None
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
+        if os.path.exists(path):
+            os.chmod(temp_path, stat.S_IMODE(os.stat(path).st_mode))   # an overwrite keeps the mode
         os.replace(temp_path, path)
-    except BaseException:
+    except BaseException as error:
         if os.path.exists(temp_path):
             os.remove(temp_path)
+        if isinstance(error, OSError) and error.errno is not None:
+            raise type(error)(error.errno, f"cannot write {path}: {error.strerror}", path) from error
         raise
     _fsync_directory(directory)
 

@@ -7,6 +7,7 @@ dtype rules:
 * Python floats and lists of floats become float32 (as in PyTorch); numpy
   float arrays and scalars keep their dtype, so float64 is kept when given.
 * Integer and boolean arrays stay integer and boolean (labels, masks).
+* float16 is refused with a TypeError, never silently widened to float32.
 * Constants combined with a float tensor (`2 * t`, `t - np.ones(3)`) take the
   tensor's dtype: a Python float or a float64 numpy array never silently
   turns a float32 model into float64.
@@ -15,24 +16,28 @@ import numpy as np
 
 from minigrad import autograd
 
-_FLOAT_TYPES = (np.float16, np.float32, np.float64)
+_FLOAT_TYPES = (np.float32, np.float64)
+
+
+def check_dtype(dtype, where="Tensor") -> None:
+    """float16 is refused at every door (the numba kernels have no half
+    precision), never silently widened: see docs/architecture.md, dtype rules."""
+    if np.dtype(dtype) == np.float16:
+        raise TypeError(f"{where}: minigrad supports float32 and float64, not float16 "
+                        "(cast with .astype(np.float32) first)")
 
 
 def _to_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, (np.ndarray, np.generic)):       # numpy arrays and scalars keep their dtype
-        array = np.asarray(data)
-        if array.dtype == np.float16 and dtype is None:
-            array = array.astype(np.float32)
-    else:
-        array = np.asarray(data)
-        if dtype is None and array.dtype == np.float64:
-            array = array.astype(np.float32)      # Python floats -> float32
+    array = np.asarray(data)
+    if dtype is None and array.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
+        array = array.astype(np.float32)          # Python floats -> float32; numpy keeps its dtype
     if dtype is not None:
         array = array.astype(dtype, copy=False)
-    if array.dtype == object:
-        raise TypeError(f"Tensor needs numeric data, got an object array from {type(data).__name__}")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"Tensor needs numeric data, got a {array.dtype} array from {type(data).__name__}")
+    check_dtype(array.dtype)
     return array
 
 

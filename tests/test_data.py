@@ -45,7 +45,7 @@ def _valid_bytes(tmp_path):
 
 
 @pytest.mark.parametrize("cut, message", [(2, "too short"), (10, "truncated header"),
-                                          (20, "truncated: shape")])
+                                          (20, "truncated: the header declares")])
 def test_idx_truncated(tmp_path, cut, message):
     raw = _valid_bytes(tmp_path)
     path = tmp_path / "truncated-idx3-ubyte"

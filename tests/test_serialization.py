@@ -68,11 +68,11 @@ def test_interrupted_save_keeps_the_previous_checkpoint_and_no_temp_file(tmp_pat
     minigrad.save(old, path)
     before = path.read_bytes()
 
-    def crash_mid_write(file, **arrays):
-        file.write(b"PK\x03\x04 partial data")                  # some bytes reach the temp file...
+    def crash_mid_write(member, array, **kwargs):
+        member.write(b"\x93NUMPY partial data")                 # some bytes reach the temp file...
         raise KeyboardInterrupt("power cut")                     # ...then the save is interrupted
 
-    monkeypatch.setattr(serialization.np, "savez", crash_mid_write)
+    monkeypatch.setattr(serialization.np.lib.format, "write_array", crash_mid_write)
     with pytest.raises(KeyboardInterrupt):
         minigrad.save(small_model(seed=1).state_dict(), path)
     monkeypatch.undo()

@@ -39,6 +39,10 @@ class DataLoader:
             raise TypeError("DataLoader: generator must be a numpy.random.Generator, "
                             f"got {type(generator).__name__}")
         if seed is not None:
+            if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+                raise TypeError(f"DataLoader: seed must be a non-negative int, got {seed!r}")
+            if seed < 0:
+                raise ValueError(f"DataLoader: seed must be a non-negative int, got {seed}")
             generator = np.random.default_rng(seed)
         self.dataset = dataset
         self.batch_size = int(batch_size)
@@ -71,7 +75,7 @@ class DataLoader:
             if get_batch is not None:
                 fields = get_batch(indices)
             else:
-                fields = stack_samples([self.dataset[int(i)] for i in indices])
+                fields = stack_samples([self.dataset[int(i)] for i in indices], indices)
             yield tuple(Tensor(f) for f in fields)
 
     def __repr__(self):

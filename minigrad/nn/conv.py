@@ -6,7 +6,7 @@ from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
-from minigrad.ops.conv import pair
+from minigrad.ops.conv import pair, positive_int
 
 
 class Conv2d(Module):
@@ -28,11 +28,15 @@ class Conv2d(Module):
             raise ValueError(f"Conv2d supports groups=1 only, got groups={groups}")
         if padding_mode != "zeros":
             raise ValueError(f"Conv2d supports padding_mode='zeros' only, got {padding_mode!r}")
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride = pair(stride, "stride")
-        self.padding = pair(padding, "padding")
-        self.dilation = pair(dilation, "dilation")
+        self.in_channels = positive_int(in_channels, "Conv2d: in_channels")
+        self.out_channels = positive_int(out_channels, "Conv2d: out_channels")
+        self.kernel_size = pair(kernel_size, "Conv2d: kernel_size")
+        self.stride = pair(stride, "Conv2d: stride")
+        self.padding = pair(padding, "Conv2d: padding")
+        self.dilation = pair(dilation, "Conv2d: dilation")
+        for name, at_least in (("kernel_size", 1), ("stride", 1), ("padding", 0), ("dilation", 1)):
+            for v in getattr(self, name):
+                positive_int(v, f"Conv2d: {name}", at_least)
         shape = (self.out_channels, self.in_channels) + self.kernel_size
         self.weight = Parameter(np.empty(shape, dtype=dtype))
         bias = Parameter(np.empty(self.out_channels, dtype=dtype)) if bias else None

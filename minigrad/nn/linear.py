@@ -6,6 +6,7 @@ from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
+from minigrad.ops.conv import positive_int
 
 
 class Linear(Module):
@@ -19,7 +20,8 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, *, dtype=None):
         super().__init__()
         dtype = np.float32 if dtype is None else np.dtype(dtype)
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = positive_int(in_features, "Linear: in_features", at_least=0)
+        self.out_features = positive_int(out_features, "Linear: out_features", at_least=0)
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
         bias = Parameter(np.empty(self.out_features, dtype=dtype)) if bias else None
         self.register_parameter("bias", bias)

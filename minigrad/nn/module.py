@@ -30,6 +30,10 @@ class RemovableHandle:
 
 
 class Module:
+    # Buffers an older checkpoint may lack; loading keeps their current value
+    # instead of reporting them missing (PyTorch: BN's num_batches_tracked).
+    _optional_buffers = ()
+
     def __init__(self):
         # object.__setattr__: our own __setattr__ routes into these dicts.
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -222,7 +226,9 @@ class Module:
         own = OrderedDict(self._state_items())
         given = {name: np.asarray(value.data if isinstance(value, Tensor) else value)
                  for name, value in state_dict.items()}
-        missing = [k for k in own if k not in given]
+        optional = {f"{prefix}.{name}" if prefix else name for prefix, module in self.named_modules()
+                    for name in module._optional_buffers}
+        missing = [k for k in own if k not in given and k not in optional]
         unexpected = [k for k in given if k not in own]
         mismatched = [f"{k}: model has {own[k].shape}, state_dict has {given[k].shape}"
                       for k in own if k in given and own[k].shape != given[k].shape]

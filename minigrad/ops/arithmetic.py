@@ -63,6 +63,8 @@ class Pow(Function):
 
     def backward(self, grad):
         p = self.exponent
+        if p == 0:
+            return np.zeros_like(grad)       # d/dx x**0 = 0 everywhere, even at x = 0 (PyTorch)
         return grad * (p * self.x ** (p - 1))
 
 
@@ -96,7 +98,7 @@ class MatMul(Function):
 
 
 def _binary(function, name, a, b):
-    a, b = pair_of_tensors(a, b)
+    a, b = pair_of_tensors(a, b, op=name, true_division=function is Div)
     check_broadcastable(name, a, b)
     return function.apply(a, b)
 
@@ -130,7 +132,7 @@ def pow(x, exponent):
 
 
 def matmul(a, b):
-    a, b = pair_of_tensors(a, b)
+    a, b = pair_of_tensors(a, b, op="matmul")
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul needs at least 1-D operands, got shapes {a.shape} and {b.shape}")
     inner_a = a.shape[-1]

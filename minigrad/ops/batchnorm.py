@@ -28,6 +28,8 @@ alive as another full-size array.
 In evaluation the statistics are the running estimates, constants with
 respect to x, so the op is an affine map per channel: dx = dy * gamma * invstd.
 """
+import numbers
+
 import numpy as np
 
 from minigrad.autograd import Function
@@ -129,17 +131,22 @@ def batch_norm_composed(x, weight=None, bias=None, eps=1e-5):
 
 def check_batch_norm_input(x, num_features=None, training=True):
     """Raise a clear error for input BN cannot normalize, before any state changes."""
+    from minigrad.tensor import Tensor
+
+    if getattr(x, "dtype", None) not in (np.float32, np.float64):
+        raise TypeError(f"batch norm supports float32 and float64 tensors, "
+                        f"got {getattr(x, 'dtype', type(x).__name__)}")
+    if not isinstance(x, Tensor):
+        raise TypeError(f"batch norm expects a Tensor, got {type(x).__name__}")
     if x.ndim < 2:
         raise ValueError(f"batch norm expects input of shape (N, C, ...), got shape {x.shape}")
     if num_features is not None and x.shape[1] != num_features:
         raise ValueError(f"batch norm was built for {num_features} channels (num_features={num_features}) "
                          f"but the input has {x.shape[1]} channels (shape {x.shape})")
     values_per_channel = x.shape[0] * int(np.prod(x.shape[2:]))
-    if training and values_per_channel < 2:
+    if training and values_per_channel < 2 and x.size:
         raise ValueError(f"Expected more than 1 value per channel when training, got input of shape {x.shape}: "
                          "one value has no variance (use a larger batch, or eval() mode for single samples)")
-    if x.dtype.kind != "f":
-        raise TypeError(f"batch norm expects a float tensor, got dtype {x.dtype}")
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
@@ -164,13 +171,15 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         raise ValueError("batch norm: give both running_mean and running_var, or neither")
     if not training and running_mean is None:
         raise ValueError("batch norm: running_mean and running_var are needed when training=False")
-    if not 0.0 <= momentum <= 1.0:
-        raise ValueError(f"batch norm: momentum must be in [0, 1], got {momentum}")
-    if eps <= 0:
-        raise ValueError(f"batch norm: eps must be positive, got {eps}")
+    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
+        raise ValueError(f"batch norm: momentum must be a number in [0, 1], got {momentum!r}")
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
+        raise ValueError(f"batch norm: eps must be a positive number, got {eps!r}")
     if (weight is None) != (bias is None):
         raise ValueError("batch norm: give both weight and bias (affine), or neither")
 
+    if x.size == 0:
+        return x.reshape(x.shape)        # as PyTorch: an empty output, the running stats untouched
     inputs = (x,) if weight is None else (x, weight, bias)
     raw = lambda t: None if t is None else (t.data if isinstance(t, Tensor) else np.asarray(t))
     return BatchNorm.apply(*inputs, running_mean=raw(running_mean), running_var=raw(running_var),

@@ -1,4 +1,7 @@
-"""Helpers every op file uses: turning constants into tensors, reading axes."""
+"""Helpers every op file uses: turning constants into tensors, PyTorch's dtype
+promotion (the table in docs/architecture.md, "dtype rules"), reading axes."""
+import numbers
+
 import numpy as np
 
 from minigrad.tensor import Tensor
@@ -9,29 +12,54 @@ def raw(value):
     return value.data if isinstance(value, Tensor) else value
 
 
-def as_tensor(value, like: Tensor = None) -> Tensor:
+def as_tensor(value, like: Tensor = None, op: str = "op") -> Tensor:
     """A Tensor for `value`; constants take the dtype of the tensor they meet.
 
     `2 * t` and `t - np.ones(3)` must not turn a float32 `t` into float64, so a
     Python number or numpy array meeting a float tensor is cast to its dtype.
-    An integer tensor meeting a Python float becomes float32, as in PyTorch.
+    An integer tensor meeting a Python float becomes float32, and a Python int
+    meeting an integer tensor takes its dtype, as in PyTorch.
     """
     if isinstance(value, Tensor):
         return value
-    array = np.asarray(value)
+    array = np.asarray(value) if isinstance(value, _CONSTANTS) else None
+    if array is None or array.dtype.kind not in "biuf":
+        raise TypeError(f"{op}: expected a Tensor, a number or a numeric array, "
+                        f"got {type(value).__name__} {value!r:.40}")
     if like is not None:
         if like.dtype.kind == "f":
             array = array.astype(like.dtype, copy=False)
         elif array.dtype.kind == "f":
             array = array.astype(np.float32, copy=False)
+        elif isinstance(value, numbers.Integral) and like.dtype.kind in "iu":
+            array = array.astype(like.dtype)
     return Tensor(array)
 
 
-def pair_of_tensors(a, b):
-    """Both operands of a binary op as Tensors (at least one already is)."""
+_CONSTANTS = (numbers.Number, np.ndarray, np.generic, list, tuple)
+
+
+def to_float(t: Tensor) -> Tensor:
+    """An integer or boolean tensor as float32 (float functions, true division);
+    such a tensor never requires grad, so no graph link is lost."""
+    return t if t.dtype.kind == "f" else Tensor(t.data.astype(np.float32))
+
+
+def pair_of_tensors(a, b, op="op", true_division=False):
+    """Both operands of a binary op as Tensors of one dtype kind: a float
+    operand makes the other one float (its dtype), and true division of two
+    integer or boolean operands is done in float32, as in PyTorch."""
     if isinstance(a, Tensor):
-        return a, as_tensor(b, like=a)
-    return as_tensor(a, like=b), b
+        a, b = a, as_tensor(b, like=a, op=op)
+    else:
+        a, b = as_tensor(a, like=b, op=op), b
+    if true_division:
+        a, b = to_float(a), to_float(b)
+    if a.dtype.kind == "f" and b.dtype.kind != "f":
+        b = Tensor(b.data.astype(a.dtype))
+    elif b.dtype.kind == "f" and a.dtype.kind != "f":
+        a = Tensor(a.data.astype(b.dtype))
+    return a, b
 
 
 def check_broadcastable(op_name: str, a: Tensor, b: Tensor) -> None:
@@ -42,22 +70,35 @@ def check_broadcastable(op_name: str, a: Tensor, b: Tensor) -> None:
 
 
 def resolve_axis(axis, ndim, dim=None):
-    """Accept numpy's `axis` or PyTorch's `dim`; return a tuple of axes or None."""
+    """Accept numpy's `axis` or PyTorch's `dim`; return a tuple of axes or None.
+
+    A 0-d tensor accepts 0 and -1, as in PyTorch, and reduces over no axis: ().
+    """
+    name = "axis"
     if dim is not None:
         if axis is not None:
             raise TypeError("give either axis or dim, not both")
-        axis = dim
+        axis, name = dim, "dim"
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if isinstance(axis, (int, np.integer)) and not isinstance(axis, bool):
+        axes = (axis,)
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(axis)
+    else:
+        axes = (axis,)
+    bound = max(ndim, 1)
     normalized = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
-            raise IndexError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
-        normalized.append(int(a) % max(ndim, 1))
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"{name} must be an int or a tuple of ints, got {axis!r}")
+        if not -bound <= a < bound:
+            raise IndexError(f"{name} {a} is out of range for a tensor with {ndim} dimensions "
+                             f"(valid: {-bound} to {bound - 1})")
+        normalized.append(int(a) % bound)
     if len(set(normalized)) != len(normalized):
-        raise ValueError(f"repeated axis in {axis}")
-    return tuple(normalized)
+        raise ValueError(f"repeated {name} in {axis}")
+    return tuple(normalized) if ndim else ()
 
 
 def resolve_keepdims(keepdims, keepdim=None) -> bool:

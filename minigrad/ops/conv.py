@@ -25,6 +25,15 @@ def pair(value, name: str) -> tuple:
     raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
 
 
+def positive_int(value, name: str, at_least: int = 1) -> int:
+    """A layer size or count: an int >= `at_least`, else an error naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < at_least:
+        raise ValueError(f"{name} must be at least {at_least}, got {value}")
+    return int(value)
+
+
 def check_same_float_dtype(op: str, **arrays) -> None:
     """PyTorch refuses to mix dtypes in a layer; numpy would silently upcast."""
     present = {name: a for name, a in arrays.items() if a is not None}

@@ -4,7 +4,8 @@ import numpy as np
 
 from minigrad.autograd import Function
 from minigrad.kernels import activation as activation_kernels
-from minigrad.ops.common import check_broadcastable, pair_of_tensors
+from minigrad.tensor import check_dtype
+from minigrad.ops.common import check_broadcastable, pair_of_tensors, to_float
 
 
 class Exp(Function):
@@ -136,23 +137,29 @@ class Cast(Function):
         return grad
 
 
-def exp(x): return Exp.apply(x)
-def log(x): return Log.apply(x)
-def sqrt(x): return Sqrt.apply(x)
+# Float functions of integer or boolean tensors compute in float32 (PyTorch's rule).
+def exp(x): return Exp.apply(to_float(x))
+def log(x): return Log.apply(to_float(x))
+def sqrt(x): return Sqrt.apply(to_float(x))
+def sigmoid(x): return Sigmoid.apply(to_float(x))
+def tanh(x): return Tanh.apply(to_float(x))
 def abs(x): return Abs.apply(x)
-def relu(x): return ReLU.apply(x)
-def sigmoid(x): return Sigmoid.apply(x)
-def tanh(x): return Tanh.apply(x)
+
+
+def relu(x):
+    if x.ndim == 0:                      # the kernel works on >= 1-D arrays; keep the shape ()
+        return ReLU.apply(x.reshape(1)).reshape(())
+    return ReLU.apply(x)
 
 
 def maximum(a, b):
-    a, b = pair_of_tensors(a, b)
+    a, b = pair_of_tensors(a, b, op="maximum")
     check_broadcastable("maximum", a, b)
     return Maximum.apply(a, b)
 
 
 def minimum(a, b):
-    a, b = pair_of_tensors(a, b)
+    a, b = pair_of_tensors(a, b, op="minimum")
     check_broadcastable("minimum", a, b)
     return Minimum.apply(a, b)
 
@@ -169,6 +176,7 @@ def clip(x, min=None, max=None):
 
 
 def cast(x, dtype):
+    check_dtype(dtype, "astype")
     if x.dtype == dtype:
         return x
     if x.requires_grad and np.dtype(dtype).kind != "f":

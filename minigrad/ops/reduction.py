@@ -108,6 +108,6 @@ def var(x, axis=None, unbiased=True, keepdims=False, *, dim=None, keepdim=None):
 def argmax(x, axis=None, *, dim=None):
     """Index of the maximum (first on ties); an int64 tensor outside the graph."""
     axes = resolve_axis(axis, x.ndim, dim)
-    if axes is not None and len(axes) != 1:
-        raise ValueError("argmax takes a single axis")
-    return Tensor(np.argmax(x.data, axis=None if axes is None else axes[0]).astype(np.int64))
+    if axes is not None and len(axes) > 1:
+        raise ValueError(f"argmax takes a single axis, got {axes}")
+    return Tensor(np.argmax(x.data, axis=axes[0] if axes else None).astype(np.int64))

@@ -104,7 +104,9 @@ def permute(x, *dims):
 
 def transpose(x, dim0, dim1):
     dims = list(range(x.ndim))
-    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+    swap = [resolve_axis(None, x.ndim, dim=d) for d in (dim0, dim1)]    # raises naming a bad dim
+    if x.ndim:
+        dims[swap[0][0]], dims[swap[1][0]] = dims[swap[1][0]], dims[swap[0][0]]
     return permute(x, *dims)
 
 
@@ -121,6 +123,9 @@ def flatten(x, start_dim=0, end_dim=-1):
 def squeeze(x, dim=None):
     if dim is None:
         shape = tuple(n for n in x.shape if n != 1)
+    elif x.ndim == 0:
+        resolve_axis(dim, 0)                 # 0 and -1 are valid, as in PyTorch
+        shape = ()
     else:
         dim = resolve_axis(dim, x.ndim)[0]
         shape = x.shape if x.shape[dim] != 1 else x.shape[:dim] + x.shape[dim + 1:]
@@ -136,15 +141,45 @@ def getitem(x, index):
     if isinstance(index, Tensor):
         index = index.data
     elif isinstance(index, tuple):
-        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        index = tuple(np.asarray(i.data if isinstance(i, Tensor) else i) if isinstance(i, (Tensor, list))
+                      else i for i in index)
+        if _has_int_and_array(index):
+            select, rest = _split_integers(index)
+            return GetItem.apply(GetItem.apply(x, index=select), index=rest)
     elif isinstance(index, list):
         index = np.asarray(index)
     return GetItem.apply(x, index=index)
 
 
+def _is_int(part) -> bool:
+    return isinstance(part, (int, np.integer)) and not isinstance(part, bool)
+
+
+def _has_int_and_array(index) -> bool:
+    return any(map(_is_int, index)) and any(isinstance(p, np.ndarray) for p in index)
+
+
+def _split_integers(index):
+    """PyTorch selects with integers first, then applies the array indices, so
+    x[1, :, idx] of a (2, 3, 4) x is (3, len(idx)); numpy counts the integer
+    as an array index and puts the broadcast index axes first: (len(idx), 3).
+    Returns (the integer selection, the rest) as two basic/advanced indices."""
+    select, rest = [], []
+    for part in index:
+        if _is_int(part):
+            select.append(part)
+        elif part is None:
+            rest.append(part)
+        else:
+            width = part.ndim if isinstance(part, np.ndarray) and part.dtype == bool else 1
+            select.extend([Ellipsis] if part is Ellipsis else [slice(None)] * width)
+            rest.append(part)
+    return tuple(select), tuple(rest)
+
+
 def _check_same_rank(name, tensors, axis):
     like = next((t for t in tensors if isinstance(t, Tensor)), None)
-    tensors = [as_tensor(t, like=like) for t in tensors]     # arrays take a tensor's dtype, as in `+`
+    tensors = [as_tensor(t, like=like, op=name) for t in tensors]     # arrays take a tensor's dtype, as in `+`
     if not tensors:
         raise ValueError(f"{name} needs at least one tensor")
     first = tensors[0]
@@ -156,6 +191,8 @@ def _check_same_rank(name, tensors, axis):
 
 def cat(tensors, dim=0, *, axis=None):
     tensors = _check_same_rank("cat", tensors, dim)
+    if tensors[0].ndim == 0:
+        raise ValueError("cat: 0-d tensors cannot be concatenated (use stack)")
     axis = resolve_axis(dim if axis is None else axis, tensors[0].ndim)[0]
     for i, t in enumerate(tensors):
         if t.shape[:axis] + t.shape[axis + 1:] != tensors[0].shape[:axis] + tensors[0].shape[axis + 1:]:

@@ -34,20 +34,22 @@ class Softmax(Function):
         return self.y * (grad - np.sum(grad * self.y, axis=self.axis, keepdims=True))
 
 
-def _one_axis(x, dim, axis):
+def _one_axis(name, x, dim, axis):
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name} needs a float tensor, got dtype {x.dtype} (use .float() first)")
     axes = resolve_axis(axis, x.ndim, dim)
-    if axes is None or len(axes) != 1:
-        raise ValueError("softmax works along exactly one axis")
-    return axes[0]
+    if axes is None or len(axes) > 1 or (x.ndim and not axes):
+        raise ValueError(f"{name} works along exactly one axis, got {axis if dim is None else dim}")
+    return axes[0] if axes else ()       # (): a 0-d tensor, its own one-element axis
 
 
 def log_softmax(x, dim=-1, *, axis=None):
     if axis is not None:
         dim = None
-    return LogSoftmax.apply(x, axis=_one_axis(x, dim, axis))
+    return LogSoftmax.apply(x, axis=_one_axis("log_softmax", x, dim, axis))
 
 
 def softmax(x, dim=-1, *, axis=None):
     if axis is not None:
         dim = None
-    return Softmax.apply(x, axis=_one_axis(x, dim, axis))
+    return Softmax.apply(x, axis=_one_axis("softmax", x, dim, axis))
