@@ -21,8 +21,11 @@ class _ConvNd(Module):
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                 padding_mode, dtype, dims, transposed=False):
+                 padding_mode, dtype, dims, output_padding=None):
         super().__init__()
+        transposed = output_padding is not None
+        if transposed:
+            self.output_padding = pair(output_padding, "output_padding")
         dtype = np.float32 if dtype is None else np.dtype(dtype)
         name = type(self).__name__
         if padding_mode != "zeros":
@@ -111,9 +114,8 @@ class ConvTranspose2d(_ConvNd):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
                  groups=1, bias=True, dilation=1, padding_mode="zeros", *, dtype=None):
-        self.output_padding = pair(output_padding, "output_padding")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, dtype, dims=2, transposed=True)
+                         padding_mode, dtype, dims=2, output_padding=output_padding)
 
     def forward(self, x):
         return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
