@@ -256,22 +256,6 @@ class Tensor:
     def softmax(self, dim=-1, **kw): return _ops.softmax(self, dim, **kw)
     def log_softmax(self, dim=-1, **kw): return _ops.log_softmax(self, dim, **kw)
 
-    def sin(self): return _ops.sin(self)
-    def cos(self): return _ops.cos(self)
-    def erf(self): return _ops.erf(self)
-    def min(self, axis=None, keepdims=False, **kw): return _ops.min(self, axis, keepdims, **kw)
-    def argmin(self, axis=None, **kw): return _ops.argmin(self, axis, **kw)
-    def std(self, axis=None, unbiased=True, keepdims=False, **kw):
-        return _ops.std(self, axis, unbiased, keepdims, **kw)
-    def cumsum(self, dim): return _ops.cumsum(self, dim)
-    def expand(self, *sizes): return _ops.expand(self, *sizes)
-    def repeat(self, *sizes): return _ops.repeat(self, *sizes)
-    def flip(self, dims): return _ops.flip(self, dims)
-    def gather(self, dim, index): return _ops.gather(self, dim, index)
-    def masked_fill(self, mask, value): return _ops.masked_fill(self, mask, value)
-    def tril(self, diagonal=0): return _ops.tril(self, diagonal)
-    def triu(self, diagonal=0): return _ops.triu(self, diagonal)
-
 
 # Imported last: the ops import Tensor from this module.
 from minigrad import ops as _ops  # noqa: E402

@@ -20,3 +20,10 @@ from minigrad.ops.shape import (  # noqa: F401
 from minigrad.ops.select import where, masked_fill, gather, tril, triu  # noqa: F401
 from minigrad.ops.softmax import softmax, log_softmax  # noqa: F401
 from minigrad.ops.activation import leaky_relu, gelu, elu, silu, softplus, hardtanh  # noqa: F401
+
+# Tensor methods that are the op itself (the tensor is the op's first argument), set
+# here rather than written out in tensor.py to keep the engine small.
+from minigrad.tensor import Tensor as _Tensor  # noqa: E402
+for _name in ("sin", "cos", "erf", "min", "argmin", "std", "cumsum", "expand", "repeat", "flip",
+              "gather", "masked_fill", "tril", "triu"):
+    setattr(_Tensor, _name, globals()[_name])
