@@ -18,8 +18,10 @@ from minigrad.gradcheck import gradcheck, GradcheckError
 from minigrad.ops import (  # noqa: F401  (functions of the same name as the Tensor methods)
     add, sub, mul, div, neg, matmul, exp, log, sqrt, abs, relu, sigmoid, tanh, maximum, minimum,
     clip, sum, mean, max, var, argmax, reshape, permute, transpose, flatten, squeeze, unsqueeze,
-    cat, stack, pad, softmax, log_softmax)
-from minigrad.factories import tensor, zeros, ones, zeros_like, ones_like, full, arange, randn, rand
+    cat, stack, pad, softmax, log_softmax, sin, cos, erf, min, argmin, std, cumsum, expand, repeat,
+    flip, where, masked_fill, gather, tril, triu)
+from minigrad.factories import (  # noqa: F401
+    tensor, zeros, ones, zeros_like, ones_like, full, arange, randn, rand, eye)
 from minigrad.serialization import save, load  # noqa: F401
 from minigrad.kernels import set_backend, get_backend, backend  # noqa: F401
 import minigrad.nn  # noqa: E402,F401

@@ -37,6 +37,14 @@ def arange(*args, dtype=None) -> Tensor:
     return Tensor(np.arange(*args, dtype=dtype))
 
 
+def eye(n, m=None, dtype=np.float32, requires_grad=False) -> Tensor:
+    """(n, m) with ones on the diagonal (m defaults to n)."""
+    for name, value in (("n", n), ("m", n if m is None else m)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"eye: {name} must be an int >= 0, got {value!r}")
+    return Tensor(np.eye(n, m, dtype=dtype), requires_grad=requires_grad)
+
+
 def randn(*shape, dtype=np.float32, requires_grad=False) -> Tensor:
     data = generator().standard_normal(_shape(shape)).astype(dtype)
     return Tensor(data, requires_grad=requires_grad)

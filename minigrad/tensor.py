@@ -207,6 +207,7 @@ class Tensor:
     def __truediv__(self, other): return _ops.div(self, other)
     def __rtruediv__(self, other): return _ops.div(other, self)
     def __pow__(self, exponent): return _ops.pow(self, exponent)
+    def __rpow__(self, base): return _ops.pow(base, self)
     def __neg__(self): return _ops.neg(self)
     def __matmul__(self, other): return _ops.matmul(self, other)
     def __rmatmul__(self, other): return _ops.matmul(other, self)

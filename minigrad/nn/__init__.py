@@ -8,10 +8,12 @@ from minigrad.nn import functional, init  # noqa: F401
 from minigrad.nn.module import Module, Sequential, Identity, Flatten, RemovableHandle  # noqa: F401
 from minigrad.nn.parameter import Parameter  # noqa: F401
 from minigrad.nn.linear import Linear  # noqa: F401
-from minigrad.nn.conv import Conv2d  # noqa: F401
-from minigrad.nn.pooling import MaxPool2d, AvgPool2d  # noqa: F401
-from minigrad.nn.activation import ReLU, Sigmoid, Tanh, Softmax, LogSoftmax  # noqa: F401
+from minigrad.nn.conv import Conv1d, Conv2d, ConvTranspose2d  # noqa: F401
+from minigrad.nn.pooling import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d  # noqa: F401
+from minigrad.nn.activation import (  # noqa: F401
+    ReLU, Sigmoid, Tanh, Softmax, LogSoftmax, LeakyReLU, GELU, ELU, SiLU, Softplus, Hardtanh)
 from minigrad.nn.dropout import Dropout  # noqa: F401
-from minigrad.nn.loss import CrossEntropyLoss, NLLLoss, MSELoss  # noqa: F401
+from minigrad.nn.loss import (  # noqa: F401
+    CrossEntropyLoss, NLLLoss, MSELoss, BCELoss, BCEWithLogitsLoss)
 from minigrad.nn.batchnorm import BatchNorm1d, BatchNorm2d  # noqa: F401
 from minigrad.nn import utils  # noqa: F401

@@ -8,13 +8,19 @@ Every function here routes to an op in minigrad/ops; the layer modules in
 minigrad/nn call these, so a module and its function run the same code.
 """
 from minigrad import ops
-from minigrad.ops.conv import linear, conv2d  # noqa: F401
+from minigrad.ops.activation import leaky_relu, gelu, elu, silu, softplus, hardtanh  # noqa: F401
+from minigrad.ops.binary_loss import (  # noqa: F401
+    binary_cross_entropy, binary_cross_entropy_with_logits)
+from minigrad.ops.conv import linear  # noqa: F401
+from minigrad.ops.conv_forms import conv1d, conv2d, conv_transpose2d  # noqa: F401
 from minigrad.ops.dropout import dropout as _dropout
 from minigrad.ops.loss import cross_entropy, nll_loss, mse_loss  # noqa: F401
-from minigrad.ops.pool import max_pool2d, avg_pool2d  # noqa: F401
+from minigrad.ops.pool import max_pool2d, avg_pool2d, adaptive_avg_pool2d  # noqa: F401
 
-__all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "relu", "sigmoid", "tanh", "dropout",
-           "log_softmax", "softmax", "cross_entropy", "nll_loss", "mse_loss", "pad"]
+__all__ = ["linear", "conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d",
+           "adaptive_avg_pool2d", "relu", "sigmoid", "tanh", "leaky_relu", "gelu", "elu", "silu",
+           "softplus", "hardtanh", "dropout", "log_softmax", "softmax", "cross_entropy", "nll_loss",
+           "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "pad"]
 
 
 def relu(x):

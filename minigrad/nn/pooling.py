@@ -1,4 +1,5 @@
-"""MaxPool2d and AvgPool2d: (N, C, H, W) -> (N, C, OH, OW), stride defaulting to kernel_size."""
+"""MaxPool2d and AvgPool2d: (N, C, H, W) -> (N, C, OH, OW), stride defaulting to kernel_size;
+AdaptiveAvgPool2d: any (H, W) -> output_size."""
 from minigrad.nn import functional as F
 from minigrad.nn.module import Module
 
@@ -26,3 +27,17 @@ class AvgPool2d(_Pool2d):
 
     def forward(self, x):
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class AdaptiveAvgPool2d(Module):
+    """(N, C, H, W) -> (N, C, *output_size), PyTorch's windows (see F.adaptive_avg_pool2d)."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"

@@ -1,16 +1,29 @@
 """Every differentiable op of minigrad, one family per file.
 
     arithmetic.py   + - * / ** neg matmul
-    elementwise.py  exp log sqrt abs relu sigmoid tanh maximum minimum clip cast
-    reduction.py    sum mean max var argmax
+    elementwise.py  exp log sqrt abs relu sigmoid tanh sin cos erf maximum minimum clip cast
+    reduction.py    sum mean max min var std cumsum argmax argmin
     shape.py        reshape permute transpose flatten squeeze unsqueeze getitem cat stack pad
+                    expand repeat flip
+    select.py       where masked_fill gather tril triu
     softmax.py      softmax log_softmax
+    activation.py   leaky_relu gelu elu silu softplus hardtanh
 """
 from minigrad.ops.common import raw  # noqa: F401
 from minigrad.ops.arithmetic import add, sub, mul, div, neg, pow, matmul  # noqa: F401
 from minigrad.ops.elementwise import (  # noqa: F401
-    exp, log, sqrt, abs, relu, sigmoid, tanh, maximum, minimum, clip, cast)
-from minigrad.ops.reduction import sum, mean, max, var, argmax  # noqa: F401
+    exp, log, sqrt, abs, relu, sigmoid, tanh, sin, cos, erf, maximum, minimum, clip, cast)
+from minigrad.ops.reduction import sum, mean, max, min, var, std, cumsum, argmax, argmin  # noqa: F401
 from minigrad.ops.shape import (  # noqa: F401
-    reshape, permute, transpose, flatten, squeeze, unsqueeze, getitem, cat, stack, pad)
+    reshape, permute, transpose, flatten, squeeze, unsqueeze, getitem, cat, stack, pad,
+    expand, repeat, flip)
+from minigrad.ops.select import where, masked_fill, gather, tril, triu  # noqa: F401
 from minigrad.ops.softmax import softmax, log_softmax  # noqa: F401
+from minigrad.ops.activation import leaky_relu, gelu, elu, silu, softplus, hardtanh  # noqa: F401
+
+# Tensor methods that are the op itself (the tensor is the op's first argument), set
+# here rather than written out in tensor.py to keep the engine small.
+from minigrad.tensor import Tensor as _Tensor  # noqa: E402
+for _name in ("sin", "cos", "erf", "min", "argmin", "std", "cumsum", "expand", "repeat", "flip",
+              "gather", "masked_fill", "tril", "triu"):
+    setattr(_Tensor, _name, globals()[_name])

@@ -9,6 +9,7 @@ import numpy as np
 
 from minigrad.autograd import Function
 from minigrad.ops.common import check_broadcastable, pair_of_tensors
+from minigrad.tensor import Tensor
 
 
 class Add(Function):
@@ -68,6 +69,29 @@ class Pow(Function):
         return grad * (p * self.x ** (p - 1))
 
 
+class PowTensor(Function):
+    """a ** b with a tensor exponent (or a constant base: 2 ** t).
+
+    Gradients as PyTorch defines them at the edges: d/da is 0 where b == 0, and
+    d/db = a ** b * log(a) is 0 where a == 0 and b >= 0 (its limit), so 0 ** b
+    stays differentiable in b; a negative base gives nan for d/db (log of it)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.y = a ** b
+        return self.y
+
+    def backward(self, grad):
+        a, b = self.a, self.b
+        grad_a = grad_b = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.needs_input_grad[0]:
+                grad_a = grad * np.where(b == 0, 0, b * a ** (b - 1))
+            if self.needs_input_grad[1]:
+                grad_b = grad * np.where((a == 0) & (b >= 0), 0, self.y * np.log(a))
+        return grad_a, grad_b
+
+
 class MatMul(Function):
     """a @ b with numpy's rules: 2-D, or batched with broadcast batch axes.
 
@@ -124,8 +148,16 @@ def neg(a):
 
 
 def pow(x, exponent):
+    """x ** exponent: a constant real exponent, or a tensor one (then either side may be
+    a constant, e.g. 2 ** t, and both broadcast)."""
+    if isinstance(exponent, (Tensor, np.ndarray)) or not isinstance(x, Tensor):
+        a, b = pair_of_tensors(x, exponent)
+        check_broadcastable("pow", a, b)
+        if a.dtype.kind != "f" or b.dtype.kind != "f":
+            raise TypeError(f"pow with a tensor exponent needs float operands, got {a.dtype} and {b.dtype}")
+        return PowTensor.apply(a, b)
     if not isinstance(exponent, numbers.Real) or isinstance(exponent, bool):
-        raise TypeError(f"pow supports a constant real exponent, got {type(exponent).__name__}")
+        raise TypeError(f"pow supports a real number or a tensor as exponent, got {type(exponent).__name__}")
     if x.dtype.kind == "f":
         exponent = x.dtype.type(exponent)   # a Python float must not upcast float32
     return Pow.apply(x, exponent=exponent)

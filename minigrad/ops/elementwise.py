@@ -1,5 +1,7 @@
-"""Elementwise functions: exp, log, sqrt, abs, relu, sigmoid, tanh,
+"""Elementwise functions: exp, log, sqrt, abs, relu, sigmoid, tanh, sin, cos, erf,
 maximum/minimum, clip, and the non-differentiable cast."""
+import math
+
 import numpy as np
 
 from minigrad.autograd import Function
@@ -86,6 +88,39 @@ class Tanh(Function):
         return grad * (1 - self.y * self.y)
 
 
+class Sin(Function):
+    def forward(self, x):
+        self.x = x
+        return np.sin(x)
+
+    def backward(self, grad):
+        return grad * np.cos(self.x)
+
+
+class Cos(Function):
+    def forward(self, x):
+        self.x = x
+        return np.cos(x)
+
+    def backward(self, grad):
+        return -grad * np.sin(self.x)
+
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+class Erf(Function):
+    """The error function (for the exact GELU). numpy has no erf, so each element
+    goes through math.erf: exact, but a Python call per element."""
+
+    def forward(self, x):
+        self.x = x
+        return _erf(x).astype(x.dtype)
+
+    def backward(self, grad):
+        return grad * (2 / math.sqrt(math.pi)) * np.exp(-self.x * self.x)
+
+
 class Maximum(Function):
     """Elementwise max; where a == b each side gets half the gradient (as PyTorch)."""
 
@@ -150,6 +185,14 @@ def relu(x):
     if x.ndim == 0:                      # the kernel works on >= 1-D arrays; keep the shape ()
         return ReLU.apply(x.reshape(1)).reshape(())
     return ReLU.apply(x)
+def sin(x): return Sin.apply(to_float(x))
+def cos(x): return Cos.apply(to_float(x))
+
+
+def erf(x):
+    if x.dtype.kind != "f":
+        raise TypeError(f"erf needs a float tensor, got dtype {x.dtype}")
+    return Erf.apply(x)
 
 
 def maximum(a, b):

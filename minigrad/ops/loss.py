@@ -34,10 +34,14 @@ def _unrows(rows: np.ndarray, shape: tuple) -> np.ndarray:
     return np.moveaxis(moved, -1, 1)
 
 
-def _reduce(losses: np.ndarray, reduction: str, target_shape: tuple) -> np.ndarray:
+def _reduce(losses: np.ndarray, reduction: str, target_shape: tuple, count=None) -> np.ndarray:
+    """'mean' divides by `count` (the non-ignored targets; all of them by default):
+    every target ignored gives nan, as in PyTorch."""
     if reduction == "none":
         return losses.reshape(target_shape)
-    total = losses.sum() if reduction == "sum" else losses.mean()
+    count = losses.size if count is None else count
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = losses.sum() if reduction == "sum" else losses.sum() / losses.dtype.type(count)
     return np.asarray(total, dtype=losses.dtype)
 
 
@@ -48,40 +52,63 @@ def _scale_rows(grad_rows: np.ndarray, grad: np.ndarray, reduction: str, count: 
     elif reduction == "sum":
         grad_rows *= grad
     else:
-        grad_rows *= grad / count
+        with np.errstate(invalid="ignore", divide="ignore"):
+            grad_rows *= grad / grad.dtype.type(count)
     return grad_rows
 
 
-class CrossEntropy(Function):
-    """logits (.., C, ..) and integer targets -> -log softmax(logits)[target]."""
+def _valid_targets(target: np.ndarray, ignore_index: int):
+    """Flat targets with ignored ones replaced by class 0 (to index safely), the
+    mask of the kept ones, and their count."""
+    target = target.reshape(-1)
+    valid = target != ignore_index
+    return np.where(valid, target, 0), valid, int(valid.sum())
 
-    def forward(self, logits, *, target, reduction):
-        self.shape, self.reduction = logits.shape, reduction
-        self.target = target.reshape(-1)
+
+class CrossEntropy(Function):
+    """logits (.., C, ..) and integer targets -> -log softmax(logits)[target].
+
+    With label smoothing e the target is (1 - e) onehot + e / C, so the loss adds
+    e * mean_c(-log softmax) and the backward is softmax - (1 - e) onehot - e / C.
+    Rows whose target is ignore_index get loss 0 and gradient 0.
+    """
+
+    def forward(self, logits, *, target, reduction, ignore_index, label_smoothing):
+        self.shape, self.reduction, self.smoothing = logits.shape, reduction, label_smoothing
+        self.target, self.valid, self.count = _valid_targets(target, ignore_index)
         self.log_probs = log_softmax_array(_rows(logits), axis=1)             # (B, C)
         losses = -self.log_probs[np.arange(self.target.size), self.target]
-        return _reduce(losses, reduction, target.shape)
+        if label_smoothing:
+            losses = (1 - label_smoothing) * losses - label_smoothing * self.log_probs.mean(axis=1)
+        losses = np.where(self.valid, losses, losses.dtype.type(0))
+        return _reduce(losses, reduction, target.shape, self.count)
 
     def backward(self, grad):
         grad_rows = np.exp(self.log_probs)                                       # softmax
-        grad_rows[np.arange(self.target.size), self.target] -= 1                 # - onehot
-        _scale_rows(grad_rows, grad, self.reduction, self.target.size)
+        grad_rows[np.arange(self.target.size), self.target] -= 1 - self.smoothing  # - onehot
+        if self.smoothing:
+            grad_rows -= self.smoothing / grad_rows.shape[1]
+        grad_rows[~self.valid] = 0
+        _scale_rows(grad_rows, grad, self.reduction, self.count)
         return _unrows(grad_rows, self.shape)
 
 
 class NLLLoss(Function):
-    """log-probabilities (.., C, ..) and integer targets -> -log_probs[target]."""
+    """log-probabilities (.., C, ..) and integer targets -> -log_probs[target]
+    (0 where the target is ignore_index)."""
 
-    def forward(self, log_probs, *, target, reduction):
+    def forward(self, log_probs, *, target, reduction, ignore_index):
         self.shape, self.dtype, self.reduction = log_probs.shape, log_probs.dtype, reduction
-        self.target = target.reshape(-1)
+        self.target, self.valid, self.count = _valid_targets(target, ignore_index)
         losses = -_rows(log_probs)[np.arange(self.target.size), self.target]
-        return _reduce(losses, reduction, target.shape)
+        losses = np.where(self.valid, losses, losses.dtype.type(0))
+        return _reduce(losses, reduction, target.shape, self.count)
 
     def backward(self, grad):
         grad_rows = np.zeros((self.target.size, self.shape[1 if len(self.shape) > 1 else 0]), dtype=self.dtype)
         grad_rows[np.arange(self.target.size), self.target] = -1
-        _scale_rows(grad_rows, grad, self.reduction, self.target.size)
+        grad_rows[~self.valid] = 0
+        _scale_rows(grad_rows, grad, self.reduction, self.count)
         return _unrows(grad_rows, self.shape)
 
 
@@ -106,7 +133,7 @@ def _check_reduction(op, reduction):
         raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
-def _class_targets(op: str, input: Tensor, target) -> np.ndarray:
+def _class_targets(op: str, input: Tensor, target, ignore_index=-100) -> np.ndarray:
     """Validate integer class-index targets against input (.., C, ..); return them as intp."""
     if input.dtype.kind != "f":
         raise TypeError(f"{op} needs float scores, got input of dtype {input.dtype}")
@@ -122,32 +149,41 @@ def _class_targets(op: str, input: Tensor, target) -> np.ndarray:
         raise ValueError(f"{op}: input of shape {input.shape} needs targets of shape {expected}, "
                          f"got {target.shape}")
     classes = input.shape[0] if input.ndim == 1 else input.shape[1]
-    bad = (target < 0) | (target >= classes)
+    if not isinstance(ignore_index, (int, np.integer)) or isinstance(ignore_index, bool):
+        raise TypeError(f"{op}: ignore_index must be an int, got {ignore_index!r}")
+    bad = ((target < 0) | (target >= classes)) & (target != ignore_index)
     if bad.any():
         where = np.argwhere(bad)[0] if target.ndim else ()
         raise IndexError(f"{op}: target {target[tuple(where)]} at index {tuple(int(i) for i in where)} "
-                         f"is out of range for {classes} classes (valid labels are 0..{classes - 1})")
+                         f"is out of range for {classes} classes (valid labels are 0..{classes - 1}, "
+                         f"or ignore_index={ignore_index})")
     return target.astype(np.intp, copy=False)
 
 
 # ---------------------------------------------------------------- the losses
 
-def cross_entropy(logits, targets, reduction="mean"):
+def cross_entropy(logits, targets, reduction="mean", *, ignore_index=-100, label_smoothing=0.0):
     """Softmax cross-entropy of logits (N, C) against class indices (N,) in one op.
 
     Same as nll_loss(log_softmax(logits, 1), targets) but fused: one pass
-    forward and `softmax - onehot` backward.
+    forward and `softmax - onehot` backward. Targets equal to ignore_index count
+    for nothing, and 'mean' divides by the number of the others (PyTorch's rule).
+    label_smoothing e in [0, 1] mixes e / C of every class into the target.
     """
     _check_reduction("cross_entropy", reduction)
-    target = _class_targets("cross_entropy", logits, targets)
-    return CrossEntropy.apply(logits, target=target, reduction=reduction)
+    if not isinstance(label_smoothing, (int, float)) or not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+    target = _class_targets("cross_entropy", logits, targets, ignore_index)
+    return CrossEntropy.apply(logits, target=target, reduction=reduction, ignore_index=int(ignore_index),
+                              label_smoothing=float(label_smoothing))
 
 
-def nll_loss(log_probs, targets, reduction="mean"):
-    """Negative log-likelihood of log-probabilities (N, C) at class indices (N,)."""
+def nll_loss(log_probs, targets, reduction="mean", *, ignore_index=-100):
+    """Negative log-likelihood of log-probabilities (N, C) at class indices (N,);
+    ignore_index as in cross_entropy."""
     _check_reduction("nll_loss", reduction)
-    target = _class_targets("nll_loss", log_probs, targets)
-    return NLLLoss.apply(log_probs, target=target, reduction=reduction)
+    target = _class_targets("nll_loss", log_probs, targets, ignore_index)
+    return NLLLoss.apply(log_probs, target=target, reduction=reduction, ignore_index=int(ignore_index))
 
 
 def mse_loss(input, target, reduction="mean"):

@@ -4,10 +4,14 @@ x: (N, C, H, W) -> (N, C, OH, OW), OH = floor((H + 2*ph - kh) / sh) + 1 (PyTorch
 default floor mode). Max pooling routes each output's gradient to the first
 maximum of its window only; average pooling counts the zero padding in the
 divisor (count_include_pad=True), both as PyTorch does by default.
+adaptive_avg_pool2d is composed from two matrix products.
 """
+import numpy as np
+
 from minigrad.autograd import Function
 from minigrad.kernels import pool as pool_kernels
 from minigrad.ops.conv import pair
+from minigrad.tensor import Tensor
 
 
 class MaxPool2d(Function):
@@ -60,3 +64,38 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
     """Mean over kh x kw windows; stride defaults to kernel_size. (N, C, H, W) -> (N, C, OH, OW)."""
     kernel, stride, padding = _pool_arguments("avg_pool2d", x, kernel_size, stride, padding)
     return AvgPool2d.apply(x, kernel_size=kernel, stride=stride, padding=padding)
+
+
+def _adaptive_matrix(n_in: int, n_out: int, dtype) -> np.ndarray:
+    """(n_out, n_in): row i averages x[start:end], start = floor(i n_in / n_out),
+    end = ceil((i + 1) n_in / n_out), PyTorch's windows (they overlap when n_out
+    does not divide n_in)."""
+    matrix = np.zeros((n_out, n_in), dtype=dtype)
+    for i in range(n_out):
+        start, end = (i * n_in) // n_out, -(-((i + 1) * n_in) // n_out)
+        matrix[i, start:end] = 1.0 / (end - start)
+    return matrix
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """(N, C, H, W) or (C, H, W) -> (..., OH, OW); output_size an int, a pair, None keeps a size.
+
+    An average over a rectangle is an average of row averages, so the op is two
+    matrix products, rows (OH, H) @ x @ cols (W, OW): composition, any sizes."""
+    if x.ndim not in (3, 4):
+        raise ValueError(f"adaptive_avg_pool2d expects a 3-D or 4-D input, got shape {x.shape}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"adaptive_avg_pool2d needs a float input, got {x.dtype}")
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+    sizes = [x.shape[-2 + i] if s is None else s for i, s in enumerate(_size_pair(sizes))]
+    if min(sizes) < 1:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be >= 1, got {output_size!r}")
+    rows = Tensor(_adaptive_matrix(x.shape[-2], sizes[0], x.dtype))
+    cols = Tensor(_adaptive_matrix(x.shape[-1], sizes[1], x.dtype).T)
+    return rows @ x @ cols
+
+
+def _size_pair(sizes):
+    if len(sizes) != 2 or not all(s is None or (isinstance(s, int) and not isinstance(s, bool)) for s in sizes):
+        raise TypeError(f"adaptive_avg_pool2d: output_size must be an int or a pair of ints/None, got {sizes!r}")
+    return sizes

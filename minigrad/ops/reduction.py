@@ -1,10 +1,13 @@
-"""Reductions over axes: sum, mean, max, var, and the non-differentiable argmax.
+"""Reductions over axes: sum, mean, max, min, var, std, the running sum cumsum,
+and the non-differentiable argmax and argmin.
 
 Each takes numpy's `axis`/`keepdims` or PyTorch's `dim`/`keepdim`.
 """
 import numpy as np
 
 from minigrad.autograd import Function
+from minigrad.ops.arithmetic import neg
+from minigrad.ops.elementwise import sqrt
 from minigrad.ops.common import resolve_axis, resolve_keepdims
 from minigrad.tensor import Tensor
 
@@ -111,3 +114,47 @@ def argmax(x, axis=None, *, dim=None):
     if axes is not None and len(axes) > 1:
         raise ValueError(f"argmax takes a single axis, got {axes}")
     return Tensor(np.argmax(x.data, axis=axes[0] if axes else None).astype(np.int64))
+
+
+
+def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Minimum over axes: -max(-x), so ties split the gradient evenly as max does.
+    Returns the values only (torch.amin's meaning); argmin gives the indices."""
+    if x.size == 0:
+        raise ValueError("min of an empty tensor")
+    return neg(max(neg(x), axis, keepdims, dim=dim, keepdim=keepdim))
+
+
+def argmin(x, axis=None, *, dim=None):
+    """Index of the minimum (first on ties); an int64 tensor outside the graph."""
+    axes = resolve_axis(axis, x.ndim, dim)
+    if axes is not None and len(axes) > 1:
+        raise ValueError(f"argmin takes a single axis, got {axes}")
+    return Tensor(np.argmin(x.data, axis=axes[0] if axes else None).astype(np.int64))
+
+
+def std(x, axis=None, unbiased=True, keepdims=False, *, dim=None, keepdim=None):
+    """Standard deviation: sqrt(var); the same arguments as var."""
+    return sqrt(var(x, axis, unbiased, keepdims, dim=dim, keepdim=keepdim))
+
+
+class CumSum(Function):
+    """Running sum along one axis. A Function rather than a composition: the
+    composed form, a matmul with a triangular matrix of ones, costs O(n^2) time
+    and memory in the length of the axis; this costs O(n) both ways."""
+
+    def forward(self, x, axis):
+        self.axis = axis
+        return np.cumsum(x, axis=axis)
+
+    def backward(self, grad):
+        # input i feeds every output j >= i: its gradient is the running sum from the end
+        reversed_sum = np.cumsum(np.flip(grad, self.axis), axis=self.axis)
+        return np.flip(reversed_sum, self.axis)
+
+
+def cumsum(x, dim):
+    """out[..., j, ...] = sum of x[..., :j+1, ...] along `dim`; same shape as x."""
+    if x.ndim == 0:
+        return CumSum.apply(x.reshape(1), axis=0).reshape(())
+    return CumSum.apply(x, axis=resolve_axis(dim, x.ndim)[0])

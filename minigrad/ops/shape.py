@@ -1,5 +1,6 @@
 """Ops that move values around without changing them: reshape, permute,
-transpose, flatten, squeeze/unsqueeze, indexing, cat, stack and pad.
+transpose, flatten, squeeze/unsqueeze, indexing, cat, stack, pad, and the
+compositions expand, repeat and flip.
 
 Their backward moves the gradient back to where each value came from.
 """
@@ -223,3 +224,42 @@ def pad(x, pad, value=0.0):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
     fill = x.dtype.type(value)
     return Pad.apply(x, widths=tuple(widths), value=fill)
+
+
+def expand(x, *sizes):
+    """Broadcast x to `sizes` (-1 keeps a size; new axes go in front), as x + zeros:
+    the engine's unbroadcast sums the gradient back to x's shape."""
+    sizes = _normalize_shape(sizes)
+    if len(sizes) < x.ndim:
+        raise ValueError(f"expand: {len(sizes)} sizes {sizes} for a tensor with {x.ndim} dimensions {x.shape}")
+    lead = len(sizes) - x.ndim
+    shape = tuple(n if (s == -1 and i >= lead) else s for i, (s, n) in
+                  enumerate(zip(sizes, (None,) * lead + x.shape)))
+    for i, (s, n) in enumerate(zip(shape[lead:], x.shape)):
+        if n != 1 and s != n:
+            raise ValueError(f"expand: size {s} at dimension {lead + i} does not match {n} (only size-1 "
+                             f"dimensions expand), input {x.shape}, sizes {sizes}")
+    if any(s < 0 for s in shape):
+        raise ValueError(f"expand: sizes must be >= 0 (-1 only for existing dimensions), got {sizes}")
+    return x + np.zeros(shape, dtype=x.dtype)
+
+
+def repeat(x, *sizes):
+    """Tile x: sizes (r0, ..., rk), k+1 >= x.ndim -> shape (r0 * n0, ...), as PyTorch's repeat
+    (numpy's tile). Composed: interleave size-1 axes, expand them, merge the pairs."""
+    sizes = _normalize_shape(sizes)
+    if len(sizes) < x.ndim:
+        raise ValueError(f"repeat: {len(sizes)} repeats {sizes} for a tensor with {x.ndim} dimensions")
+    if any(r < 0 for r in sizes):
+        raise ValueError(f"repeat: repeats must be >= 0, got {sizes}")
+    shape = (1,) * (len(sizes) - x.ndim) + x.shape
+    pairs = reshape(x, sum(((1, n) for n in shape), ()))
+    tiled = expand(pairs, sum(((r, n) for r, n in zip(sizes, shape)), ()))
+    return reshape(tiled, tuple(r * n for r, n in zip(sizes, shape)))
+
+
+def flip(x, dims):
+    """Reverse the order of elements along `dims` (an int or a sequence), via getitem."""
+    axes = resolve_axis(dims, x.ndim)
+    index = tuple(slice(None, None, -1) if a in axes else slice(None) for a in range(x.ndim))
+    return getitem(x, index)
