@@ -14,4 +14,6 @@ from minigrad.nn.activation import ReLU, Sigmoid, Tanh, Softmax, LogSoftmax  # n
 from minigrad.nn.dropout import Dropout  # noqa: F401
 from minigrad.nn.loss import CrossEntropyLoss, NLLLoss, MSELoss  # noqa: F401
 from minigrad.nn.batchnorm import BatchNorm1d, BatchNorm2d  # noqa: F401
+from minigrad.nn.normalization import (  # noqa: F401
+    LayerNorm, GroupNorm, InstanceNorm1d, InstanceNorm2d)
 from minigrad.nn import utils  # noqa: F401
