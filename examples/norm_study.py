@@ -54,9 +54,11 @@ def parse_args(argv=None):
     p.add_argument("--batch-sizes", default="2,4,8,16,32,64")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--images", type=int, default=10000, help="training images seen by every run")
-    p.add_argument("--subset", type=int, default=10000, help="draw batches from the first N images")
+    p.add_argument("--subset", type=int, default=10000,
+                   help="draw batches from the first N images")
     p.add_argument("--val-size", type=int, default=2000, help="validation images for the error")
-    p.add_argument("--base-lr", type=float, default=0.05, help="SGD rate at batch 64 (momentum 0.9)")
+    p.add_argument("--base-lr", type=float, default=0.05,
+                   help="SGD rate at batch 64 (momentum 0.9)")
     p.add_argument("--tolerance", type=float, default=0.01,
                    help="error differences up to this count as no difference")
     p.add_argument("--quick", action="store_true", help="tiny settings for a smoke test")
@@ -73,7 +75,8 @@ def parse_args(argv=None):
     args.datasets, args.arms = args.datasets.split(","), args.arms.split(",")
     if set(args.datasets) - set(DATASETS) or set(args.arms) - set(ARMS):
         p.error(f"--datasets from {sorted(DATASETS)}, --arms from {list(ARMS)}")
-    if min(args.batch_sizes) < 2 or min(args.images, args.subset, args.val_size) < max(args.batch_sizes):
+    smallest_set = min(args.images, args.subset, args.val_size)
+    if min(args.batch_sizes) < 2 or smallest_set < max(args.batch_sizes):
         p.error("batch sizes must be >= 2 (BN needs two values), and --images, --subset and "
                 "--val-size at least the largest batch size")
     return args
@@ -137,7 +140,8 @@ def verdict(cells, batch_sizes, tol):
     err = lambda arm, b: cells[arm][str(b)]["error"]
     rise = {arm: err(arm, small) - err(arm, large) for arm in cells}
     gns = [a for a in cells if a.startswith("GN")]
-    numbers = ", ".join(f"{a} {100 * err(a, large):.1f}% -> {100 * err(a, small):.1f}%" for a in cells)
+    numbers = ", ".join(f"{a} {100 * err(a, large):.1f}% -> {100 * err(a, small):.1f}%"
+                        for a in cells)
     numbers = f"error at batch {large} -> batch {small}: {numbers}"
     if "BN" not in cells or not gns:
         return "n/a", numbers
@@ -171,7 +175,8 @@ def plot(results, args, path):
         ax.set_xscale("log", base=2)
         ax.set_xticks(args.batch_sizes, [str(b) for b in args.batch_sizes])
         ax.invert_xaxis()                                   # the batch shrinks to the right
-        ax.set(xlabel="batch size (same images seen)", ylabel=f"val. error, % ({args.val_size} images)",
+        ax.set(xlabel="batch size (same images seen)",
+               ylabel=f"val. error, % ({args.val_size} images)",
                title=f"{dataset}: {entry['verdict']}")
         ax.legend(fontsize=7)
     fig.suptitle(f"{args.images} images, lr = {args.base_lr} x B/64, SGD momentum 0.9; "
@@ -203,7 +208,8 @@ def main(argv=None):
         for arm in args.arms:
             cells[arm] = {}
             for b in args.batch_sizes:
-                cells[arm][str(b)] = cell = summarize([run(arm, b, s, args, data) for s in args.seeds])
+                runs = [run(arm, b, seed, args, data) for seed in args.seeds]
+                cells[arm][str(b)] = cell = summarize(runs)
                 extra = f", train mode {cell['train_mode_error']:.3f}" if arm == "BN" else ""
                 print(f"  [{time.perf_counter() - started:6.0f} s] {dataset} {arm} batch {b}: "
                       f"error {cell['error']:.3f} +- {cell['error_std']:.3f}{extra}", flush=True)

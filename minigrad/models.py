@@ -45,8 +45,8 @@ def conv_block(in_channels, out_channels, batch_norm=True, activation="relu", bn
     return layers
 
 
-def mnist_cnn(batch_norm=True, widths=(16, 32), activation="relu", bn_position="before", dropout=0.0,
-              num_classes=10, in_channels=1, image_size=28, norm=None, groups=4):
+def mnist_cnn(batch_norm=True, widths=(16, 32), activation="relu", bn_position="before",
+              dropout=0.0, num_classes=10, in_channels=1, image_size=28, norm=None, groups=4):
     """(N, 1, 28, 28) images -> (N, 10) logits.
 
     Default: Conv(1->16)-BN-ReLU-Pool, Conv(16->32)-BN-ReLU-Pool, Flatten, Linear(1568->10).

@@ -34,7 +34,8 @@ CASES = [
     ("GroupNorm", dict(num_groups=1, num_channels=4), (2, 4)),
     ("GroupNorm", dict(num_groups=4, num_channels=4), (2, 4, 3, 3)),
 ] + [
-    (name, dict(num_features=3, affine=affine, track_running_stats=track, momentum=momentum), shape)
+    (name, dict(num_features=3, affine=affine, track_running_stats=track, momentum=momentum),
+     shape)
     for (name, shape), affine, track, momentum in itertools.product(
         [("InstanceNorm1d", (4, 3, 6)), ("InstanceNorm1d", (3, 6)),
          ("InstanceNorm2d", (4, 3, 5, 4)), ("InstanceNorm2d", (3, 5, 4))],
@@ -141,7 +142,8 @@ def test_gradcheck_instance_norm(rng, one_numba_thread):
     x, w, b = _leaf(rng, 2, 3, 4, 3), _leaf(rng, 3), _leaf(rng, 3)
     assert gradcheck(lambda x, w, b: F.instance_norm(x, weight=w, bias=b), x, w, b)
     rm, rv = np.zeros(3), np.ones(3)
-    assert gradcheck(lambda x, w, b: F.instance_norm(x, rm, rv, w, b, use_input_stats=False), x, w, b)
+    eval_mode = lambda x, w, b: F.instance_norm(x, rm, rv, w, b, use_input_stats=False)
+    assert gradcheck(eval_mode, x, w, b)
 
 
 @settings(max_examples=25, deadline=None)
@@ -203,7 +205,8 @@ def test_mnist_cnn_norm_option(norm, kwargs, layer_type):
     if layer_type is not None:
         assert isinstance(model[1], layer_type)
     if norm == "layer":
-        assert model[1].normalized_shape == (16, 28, 28) and model[5].normalized_shape == (32, 14, 14)
+        assert model[1].normalized_shape == (16, 28, 28)
+        assert model[5].normalized_shape == (32, 14, 14)
     if norm == "group":
         assert model[1].num_groups == 8
     with pytest.raises(ValueError, match="norm must be one of"):

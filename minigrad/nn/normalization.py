@@ -32,17 +32,18 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(int(d) for d in shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        weight = Parameter(np.ones(self.normalized_shape, np.float32)) if elementwise_affine else None
-        self.register_parameter("weight", weight)
-        has_bias = elementwise_affine and bias
-        self.register_parameter("bias", Parameter(np.zeros(self.normalized_shape, np.float32))
-                                if has_bias else None)
+        shape = self.normalized_shape
+        self.register_parameter("weight", Parameter(np.ones(shape, np.float32))
+                                if elementwise_affine else None)
+        self.register_parameter("bias", Parameter(np.zeros(shape, np.float32))
+                                if elementwise_affine and bias else None)
 
     def forward(self, x):
         return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
 
 
 class GroupNorm(Module):

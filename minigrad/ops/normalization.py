@@ -151,5 +151,6 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if stats is not None:
         for buffer, per_instance in zip((raw(running_mean), raw(running_var)), stats):
             buffer *= 1 - momentum
-            buffer += (momentum * per_instance.reshape(n, channels).mean(axis=0)).astype(buffer.dtype)
+            mean_over_samples = per_instance.reshape(n, channels).mean(axis=0)
+            buffer += (momentum * mean_over_samples).astype(buffer.dtype)
     return _channel_affine(y, weight, bias)
