@@ -16,4 +16,6 @@ from minigrad.nn.dropout import Dropout  # noqa: F401
 from minigrad.nn.loss import (  # noqa: F401
     CrossEntropyLoss, NLLLoss, MSELoss, BCELoss, BCEWithLogitsLoss)
 from minigrad.nn.batchnorm import BatchNorm1d, BatchNorm2d  # noqa: F401
+from minigrad.nn.normalization import (  # noqa: F401
+    LayerNorm, GroupNorm, InstanceNorm1d, InstanceNorm2d)
 from minigrad.nn import utils  # noqa: F401

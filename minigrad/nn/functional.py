@@ -62,3 +62,4 @@ def pad(x, pad, mode="constant", value=0.0):
 
 # ---- batch normalization: the fused op and its checks live in minigrad/ops/batchnorm.py ----
 from minigrad.ops.batchnorm import batch_norm  # noqa: E402,F401
+from minigrad.ops.normalization import layer_norm, group_norm, instance_norm  # noqa: E402,F401

@@ -8,6 +8,7 @@
     select.py       where masked_fill gather tril triu
     softmax.py      softmax log_softmax
     activation.py   leaky_relu gelu elu silu softplus hardtanh
+    normalization.py  layer_norm group_norm instance_norm (on BN's fused op: batchnorm.py)
 """
 from minigrad.ops.common import raw  # noqa: F401
 from minigrad.ops.arithmetic import add, sub, mul, div, neg, pow, matmul  # noqa: F401
@@ -27,3 +28,4 @@ from minigrad.tensor import Tensor as _Tensor  # noqa: E402
 for _name in ("sin", "cos", "erf", "min", "argmin", "std", "cumsum", "expand", "repeat", "flip",
               "gather", "masked_fill", "tril", "triu"):
     setattr(_Tensor, _name, globals()[_name])
+from minigrad.ops.normalization import layer_norm, group_norm, instance_norm  # noqa: F401,E402

@@ -1,0 +1,115 @@
+"""LayerNorm, GroupNorm, InstanceNorm1d/2d: the modules around the functions in
+minigrad/ops/normalization.py, with PyTorch's arguments, defaults and
+state_dict keys (weight, bias; running_mean, running_var, num_batches_tracked
+for an InstanceNorm that tracks running statistics).
+
+None of them needs the batch for its statistics except InstanceNorm's
+optional running averages, so train() and eval() give the same output for
+LayerNorm and GroupNorm, and for InstanceNorm unless track_running_stats=True.
+"""
+import numpy as np
+
+from minigrad.nn.batchnorm import _BatchNorm
+from minigrad.nn.module import Module
+from minigrad.nn.parameter import Parameter
+from minigrad.ops.normalization import group_norm, instance_norm, layer_norm
+
+
+class LayerNorm(Module):
+    """x (*, *normalized_shape) -> same shape, standardized over the trailing axes.
+
+    weight (init 1) and bias (init 0) have shape normalized_shape: LayerNorm's
+    affine map is per element, not per channel.
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
+            else tuple(normalized_shape)
+        if not shape or any(not isinstance(d, (int, np.integer)) or d < 1 for d in shape):
+            raise ValueError(f"normalized_shape must be a positive int or a non-empty tuple of "
+                             f"them, got {normalized_shape!r}")
+        self.normalized_shape = tuple(int(d) for d in shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        shape = self.normalized_shape
+        self.register_parameter("weight", Parameter(np.ones(shape, np.float32))
+                                if elementwise_affine else None)
+        self.register_parameter("bias", Parameter(np.zeros(shape, np.float32))
+                                if elementwise_affine and bias else None)
+
+    def forward(self, x):
+        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class GroupNorm(Module):
+    """x (N, C, *) -> same shape; each sample's C channels in num_groups groups,
+    each group standardized over its channels and positions. weight, bias: (C,).
+    """
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True):
+        super().__init__()
+        if num_groups < 1 or num_channels < 1 or num_channels % num_groups:
+            raise ValueError(f"num_channels must be divisible by num_groups (both positive), "
+                             f"got num_groups={num_groups}, num_channels={num_channels}")
+        self.num_groups, self.num_channels = int(num_groups), int(num_channels)
+        self.eps, self.affine = eps, affine
+        if affine:
+            self.weight = Parameter(np.ones(num_channels, np.float32))
+            self.bias = Parameter(np.zeros(num_channels, np.float32))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm was built for {self.num_channels} channels, got input of "
+                             f"shape {tuple(x.shape)}")
+        return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class _InstanceNorm(_BatchNorm):
+    """BN's constructor and buffers with InstanceNorm's defaults; the statistics
+    are per sample and channel (ops/normalization.py: instance_norm).
+
+    Differs from PyTorch: a channel count other than num_features is an error
+    even with affine=False, where PyTorch only warns.
+    """
+    spatial_ranks = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
+                 track_running_stats=False):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats)
+
+    def forward(self, x):
+        batched = x.ndim == self.spatial_ranks + 2
+        if x.ndim not in (self.spatial_ranks + 1, self.spatial_ranks + 2):
+            raise ValueError(f"{type(self).__name__} expects {self.spatial_ranks + 2}-D (batched) "
+                             f"or {self.spatial_ranks + 1}-D input, got shape {tuple(x.shape)}")
+        channels = x.shape[1] if batched else x.shape[0]
+        if channels != self.num_features:
+            raise ValueError(f"{type(self).__name__} was built for {self.num_features} channels "
+                             f"(num_features), got input of shape {tuple(x.shape)}")
+        x4 = x if batched else x.reshape(1, *x.shape)
+        # PyTorch: momentum=None means no running update for InstanceNorm (momentum 0).
+        y = instance_norm(x4, self.running_mean, self.running_var, self.weight, self.bias,
+                          self.training or not self.track_running_stats,
+                          0.0 if self.momentum is None else self.momentum, self.eps)
+        return y if batched else y.reshape(*x.shape)
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """x (N, C, L) or (C, L): each channel of each sample standardized over L."""
+    spatial_ranks = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """x (N, C, H, W) or (C, H, W): each channel of each sample standardized over H, W."""
+    spatial_ranks = 2

@@ -1,0 +1,156 @@
+"""BatchNorm's relatives: layer, group and instance normalization, written as
+ONE formulation on top of BN's fused op (minigrad/ops/batchnorm.py).
+
+Every member of the family standardizes x over some axes and then applies a
+learned scale and shift. They differ only in which values share a mean and a
+variance. View x so that each such set of values becomes one BN "channel" of
+a batch of one, and BN's per-channel reduction does the rest:
+
+    GroupNorm     (N, C, *)           -> (1, N*G, (C/G) * S)
+    InstanceNorm  (N, C, *)           -> (1, N*C, S)            (GroupNorm with G = C)
+    LayerNorm     (*, normalized)     -> (1, prod(leading), prod(normalized))
+
+with S the number of spatial positions. `normalize_over` does that view, runs
+the fused op in batch-statistics mode without affine (so the backward is BN's
+closed form, through the mean and the variance), and reshapes back. The scale
+and shift are then ordinary broadcasting ops, differentiated by autograd:
+per channel for GroupNorm and InstanceNorm, per element for LayerNorm.
+"""
+import numpy as np
+
+from minigrad.ops.batchnorm import BatchNorm, batch_norm
+from minigrad.ops.common import raw
+
+
+def normalize_over(x, groups, eps=1e-5, stats_out=None):
+    """Standardize x in `groups` equal, contiguous sets of values (in C order).
+
+    x: any shape whose size is a multiple of `groups`, e.g. (N, G * k, ...).
+    -> x's shape: each set has mean 0 and biased variance 1 (up to eps).
+    stats_out: optional (mean, unbiased_var) float arrays of length `groups`,
+    overwritten with each set's statistics (InstanceNorm's running averages).
+    """
+    flat = x.reshape(1, groups, x.size // groups)
+    if stats_out is None:
+        stats = dict(running_mean=None, running_var=None, momentum=0.0)
+    else:
+        # momentum 1 makes BN's running update write the batch statistics themselves.
+        stats = dict(running_mean=stats_out[0], running_var=stats_out[1], momentum=1.0)
+    y = BatchNorm.apply(flat, use_batch_stats=True, eps=float(eps), **stats)
+    return y.reshape(*x.shape)
+
+
+def _channel_affine(y, weight, bias):
+    """y (N, C, *) * weight (C,) + bias (C,), broadcast over N and the spatial axes."""
+    shape = (y.shape[1],) + (1,) * (y.ndim - 2)
+    if weight is not None:
+        y = y * weight.reshape(*shape)
+    if bias is not None:
+        y = y + bias.reshape(*shape)
+    return y
+
+
+def _check_float(name, x):
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name} expects a float tensor, got dtype {x.dtype}")
+
+
+def _check_param(name, which, t, shape):
+    if t is not None and tuple(t.shape) != tuple(shape):
+        raise ValueError(f"{name}: {which} must have shape {tuple(shape)}, got {tuple(t.shape)}")
+
+
+def _check_eps(name, eps):
+    if eps <= 0:
+        raise ValueError(f"{name}: eps must be positive, got {eps}")
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """PyTorch's F.layer_norm: standardize over the trailing axes `normalized_shape`.
+
+    input: (*, *normalized_shape); weight, bias: normalized_shape or None.
+    -> input's shape. One mean and one (biased) variance per leading index.
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
+        else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
+        raise ValueError(f"layer_norm: expected input with trailing shape {shape} "
+                         f"(normalized_shape), got input of shape {tuple(input.shape)}")
+    _check_float("layer_norm", input)
+    _check_param("layer_norm", "weight", weight, shape)
+    _check_param("layer_norm", "bias", bias, shape)
+    _check_eps("layer_norm", eps)
+    y = normalize_over(input, int(np.prod(input.shape[:input.ndim - k], dtype=np.int64)), eps)
+    # weight and bias have the trailing shape, so plain broadcasting is per element.
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """PyTorch's F.group_norm: split the C channels into `num_groups` groups of
+    C / num_groups and standardize each group of each sample over its channels
+    and positions.
+
+    input: (N, C, *); weight, bias: (C,) or None. -> input's shape.
+    """
+    if input.ndim < 2:
+        raise ValueError(f"group_norm expects input of shape (N, C, *), got {tuple(input.shape)}")
+    channels = input.shape[1]
+    if num_groups < 1 or channels % num_groups:
+        raise ValueError(f"group_norm: the {channels} channels of input {tuple(input.shape)} "
+                         f"must be divisible by num_groups, got num_groups={num_groups}")
+    _check_float("group_norm", input)
+    _check_param("group_norm", "weight", weight, (channels,))
+    _check_param("group_norm", "bias", bias, (channels,))
+    _check_eps("group_norm", eps)
+    y = normalize_over(input, input.shape[0] * num_groups, eps)
+    return _channel_affine(y, weight, bias)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """PyTorch's F.instance_norm: standardize each channel of each sample over
+    its positions.
+
+    input: (N, C, *); running_mean / running_var / weight / bias: (C,) or None.
+    use_input_stats=True: each instance's own statistics; when the running
+    buffers are given, they are updated in place with weight `momentum` by the
+    MEAN OVER THE N SAMPLES of the per-instance mean and unbiased variance
+    (PyTorch's rule). use_input_stats=False: the running statistics, which is
+    batch norm in evaluation mode.
+    """
+    if input.ndim < 3:
+        raise ValueError(f"instance_norm expects input of shape (N, C, *) with at least one "
+                         f"spatial axis, got {tuple(input.shape)}")
+    n, channels = input.shape[:2]
+    _check_float("instance_norm", input)
+    for which, t in (("running_mean", running_mean), ("running_var", running_var),
+                     ("weight", weight), ("bias", bias)):
+        _check_param("instance_norm", which, t, (channels,))
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("instance_norm: give both running_mean and running_var, or neither")
+    if not use_input_stats:
+        if running_mean is None:
+            raise ValueError("instance_norm: running_mean and running_var are needed "
+                             "when use_input_stats=False")
+        return batch_norm(input, running_mean, running_var, weight, bias, training=False, eps=eps)
+    if input.size // (n * channels) < 2:
+        raise ValueError(f"instance_norm: expected more than 1 spatial element when training, "
+                         f"got input of shape {tuple(input.shape)}")
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"instance_norm: momentum must be in [0, 1], got {momentum}")
+    _check_eps("instance_norm", eps)
+    stats = None
+    if running_mean is not None:
+        stats = (np.empty(n * channels), np.empty(n * channels))
+    y = normalize_over(input, n * channels, eps, stats_out=stats)
+    if stats is not None:
+        for buffer, per_instance in zip((raw(running_mean), raw(running_var)), stats):
+            buffer *= 1 - momentum
+            mean_over_samples = per_instance.reshape(n, channels).mean(axis=0)
+            buffer += (momentum * mean_over_samples).astype(buffer.dtype)
+    return _channel_affine(y, weight, bias)
