@@ -28,22 +28,26 @@ class Sub(Function):
 
 
 class Mul(Function):
+    owned_grads = (0, 1)                 # both products are new arrays
+
     def forward(self, a, b):
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return a * b
 
     def backward(self, grad):
-        return grad * self.b, grad * self.a
+        a, b = self.saved_arrays
+        return grad * b, grad * a
 
 
 class Div(Function):
     def forward(self, a, b):
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return a / b
 
     def backward(self, grad):
-        grad_a = grad / self.b
-        return grad_a, -grad_a * self.a / self.b
+        a, b = self.saved_arrays
+        grad_a = grad / b
+        return grad_a, -grad_a * a / b
 
 
 class Neg(Function):
@@ -58,12 +62,13 @@ class Pow(Function):
     """x ** p for a constant exponent p."""
 
     def forward(self, x, exponent):
-        self.x, self.exponent = x, exponent
+        self.save_for_backward(x)
+        self.exponent = exponent
         return x ** exponent
 
     def backward(self, grad):
-        p = self.exponent
-        return grad * (p * self.x ** (p - 1))
+        p, (x,) = self.exponent, self.saved_arrays
+        return grad * (p * x ** (p - 1))
 
 
 class MatMul(Function):
@@ -74,11 +79,11 @@ class MatMul(Function):
     """
 
     def forward(self, a, b):
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return a @ b
 
     def backward(self, grad):
-        a, b = self.a, self.b
+        a, b = self.saved_arrays
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g = grad

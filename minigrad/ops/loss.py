@@ -58,12 +58,13 @@ class CrossEntropy(Function):
     def forward(self, logits, *, target, reduction):
         self.shape, self.reduction = logits.shape, reduction
         self.target = target.reshape(-1)
-        self.log_probs = log_softmax_array(_rows(logits), axis=1)             # (B, C)
-        losses = -self.log_probs[np.arange(self.target.size), self.target]
+        log_probs = log_softmax_array(_rows(logits), axis=1)                  # (B, C)
+        self.save_for_backward(log_probs)
+        losses = -log_probs[np.arange(self.target.size), self.target]
         return _reduce(losses, reduction, target.shape)
 
     def backward(self, grad):
-        grad_rows = np.exp(self.log_probs)                                       # softmax
+        grad_rows = np.exp(self.saved_arrays[0])                                 # softmax
         grad_rows[np.arange(self.target.size), self.target] -= 1                 # - onehot
         _scale_rows(grad_rows, grad, self.reduction, self.target.size)
         return _unrows(grad_rows, self.shape)
@@ -90,12 +91,14 @@ class MSELoss(Function):
 
     def forward(self, x, target, *, reduction):
         self.reduction = reduction
-        self.diff = x - target
-        return _reduce(self.diff * self.diff, reduction, self.diff.shape)
+        diff = x - target
+        self.save_for_backward(diff)
+        return _reduce(diff * diff, reduction, diff.shape)
 
     def backward(self, grad):
-        scale = 2 * grad if self.reduction != "mean" else 2 * grad / self.diff.size
-        dx = self.diff * scale
+        (diff,) = self.saved_arrays
+        scale = 2 * grad if self.reduction != "mean" else 2 * grad / diff.size
+        dx = diff * scale
         return dx, -dx
 
 

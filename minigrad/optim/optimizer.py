@@ -1,7 +1,8 @@
 """`Optimizer`: parameter groups, per-parameter state, zero_grad and state_dict.
 
 A subclass gives its defaults (lr, momentum, ...) and writes `step()`, which
-updates every `p.data` in place from `p.grad`. Parameters are grouped as in
+updates every parameter in place (`p.add_`, ...: each bumps `p._version`,
+so a backward through a graph that saved the old value raises) from `p.grad`. Parameters are grouped as in
 PyTorch: pass a list of tensors (one group) or a list of dicts, each with
 "params" and any options that differ from the defaults.
 
