@@ -135,9 +135,9 @@ class Function:
         for _, counter, version, shape in self._saved:
             if counter is not None and counter[0] != version:
                 raise RuntimeError(
-                    f"one of the arrays {self.name} saved for backward, a tensor of shape {shape}, "
-                    f"was modified by an in-place operation: it is at version {counter[0]}, it was "
-                    f"at version {version} when saved. Was optimizer.step() (or another in-place "
+                    f"one of the arrays {self.name} saved for backward, a tensor of shape "
+                    f"{shape}, was modified by an in-place operation: it is at version "
+                    f"{counter[0]}, it was at version {version} when saved. Was optimizer.step() (or another in-place "
                     "update: add_, copy_, load_state_dict) called between the forward and "
                     "backward()? Update after backward(), or run the forward again.")
         return tuple(record[0] for record in self._saved)

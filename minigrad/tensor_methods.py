@@ -75,12 +75,23 @@ class TensorMethods:
         return self._in_place("add_", lambda d: np.add(d, other if alpha == 1 else alpha * other,
                                                        out=d, casting="same_kind"))
 
-    def sub_(self, other, alpha=1): return self.add_(_ops.raw(other), -alpha)
-    def mul_(self, other): return self._in_place("mul_", lambda d: np.multiply(d, _ops.raw(other), out=d))
-    def div_(self, other): return self._in_place("div_", lambda d: np.divide(d, _ops.raw(other), out=d))
-    def copy_(self, src): return self._in_place("copy_", lambda d: np.copyto(d, _ops.raw(src)))
-    def fill_(self, value): return self._in_place("fill_", lambda d: d.fill(value))
-    def zero_(self): return self.fill_(0)
+    def sub_(self, other, alpha=1):
+        return self.add_(_ops.raw(other), -alpha)
+
+    def mul_(self, other):
+        return self._in_place("mul_", lambda d: np.multiply(d, _ops.raw(other), out=d))
+
+    def div_(self, other):
+        return self._in_place("div_", lambda d: np.divide(d, _ops.raw(other), out=d))
+
+    def copy_(self, src):
+        return self._in_place("copy_", lambda d: np.copyto(d, _ops.raw(src)))
+
+    def fill_(self, value):
+        return self._in_place("fill_", lambda d: d.fill(value))
+
+    def zero_(self):
+        return self.fill_(0)
 
     # ---- operators: each routes to minigrad/ops ----------------------------
     def __add__(self, other): return _ops.add(self, other)

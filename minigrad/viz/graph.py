@@ -170,7 +170,8 @@ class _Value:
     when it has one element, its gradient, and the Tensor when it is alive."""
 
     def __init__(self, shape, dtype, value=None, grad=None, tensor=None):
-        self.shape, self.dtype, self.value, self.grad, self.tensor = shape, dtype, value, grad, tensor
+        self.shape, self.dtype, self.value = shape, dtype, value
+        self.grad, self.tensor = grad, tensor
         self.size = int(np.prod(shape))
 
 
@@ -237,7 +238,8 @@ class _Plan:
     def _walk(self, root):
         """Ops in topological order; leaves (deduplicated) with their drawn values."""
         self.root_node = root._fn or root
-        self.ops = [n for n in autograd.topological_order(root) if isinstance(n, autograd.Function)]
+        self.ops = [node for node in autograd.topological_order(root)
+                    if isinstance(node, autograd.Function)]
         self.leaves, self.leaf_id = [], {}        # leaf_id: id(parent entry) -> identity
         seen = set()
         for fn in self.ops:
@@ -337,7 +339,7 @@ class _Plan:
             if group is None:
                 continue
             module = group["module"]
-            own = {id(v) for v in list(module._parameters.values()) + list(module._buffers.values())}
+            own = {id(v) for v in (*module._parameters.values(), *module._buffers.values())}
             if ident in own:
                 self.absorbed.add(ident)
                 name = self.leaf_name[ident].rsplit(".", 1)[-1]
@@ -358,7 +360,9 @@ class _Plan:
         for entry in fn.parents:
             ident = self._ident(entry)
             source = self.key_of[ident]
-            if ident in self.absorbed or (once is not None and (source == key or (source, key) in once)):
+            if ident in self.absorbed:
+                continue
+            if once is not None and (source == key or (source, key) in once):
                 continue
             if once is not None:
                 once.add((source, key))
@@ -425,7 +429,8 @@ class _Plan:
             if ident in self.buffer_ids:
                 role = "buffer"
             else:
-                role = "param" if is_param or (tensor is not None and tensor.requires_grad) else "input"
+                wants_grad = is_param or (tensor is not None and tensor.requires_grad)
+                role = "param" if wants_grad else "input"
             if name is None:
                 if role == "param":
                     name = "parameter" if is_param else "leaf"
