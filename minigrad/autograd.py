@@ -186,10 +186,13 @@ def _owner(array):
 def _saved_record(array, tensors):
     """(array, version counter, version now, shape) of the tensor `array` is (a view of)."""
     if array is not None:
+        # The tensor whose data it is, else one whose data shares its owner (a view).
         owner = _owner(array)
-        for t in tensors:
-            if _owner(t.data) is owner:
-                return array, t._version_counter, t._version_counter[0], t.shape
+        match = next((t for t in tensors if t.data is array), None)
+        if match is None:
+            match = next((t for t in tensors if _owner(t.data) is owner), None)
+        if match is not None:
+            return array, match._version_counter, match._version_counter[0], match.shape
     return array, None, 0, None
 
 

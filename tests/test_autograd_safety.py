@@ -66,6 +66,15 @@ def test_a_view_modified_in_place_breaks_the_backward_of_its_base():
         y.backward()
 
 
+def test_an_output_saved_by_its_op_and_modified_in_place_is_caught():
+    x = Tensor(np.array([0.5, 1.0]), requires_grad=True)
+    y = x.exp()                                   # Exp saves its output
+    with minigrad.no_grad():
+        y.mul_(2.0)
+    with pytest.raises(RuntimeError, match=r"Exp.*shape \(2,\).*version 1.*version 0"):
+        y.sum().backward()
+
+
 def test_in_place_on_a_tensor_that_requires_grad_needs_no_grad():
     w = Tensor(np.ones(3), requires_grad=True)
     with pytest.raises(RuntimeError, match="no_grad"):
