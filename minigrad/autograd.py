@@ -137,9 +137,10 @@ class Function:
                 raise RuntimeError(
                     f"one of the arrays {self.name} saved for backward, a tensor of shape "
                     f"{shape}, was modified by an in-place operation: it is at version "
-                    f"{counter[0]}, it was at version {version} when saved. Was optimizer.step() (or another in-place "
-                    "update: add_, copy_, load_state_dict) called between the forward and "
-                    "backward()? Update after backward(), or run the forward again.")
+                    f"{counter[0]}, it was at version {version} when saved. Was "
+                    "optimizer.step() (or another in-place update: add_, copy_, "
+                    "load_state_dict) called between the forward and backward()? Update "
+                    "after backward(), or run the forward again.")
         return tuple(record[0] for record in self._saved)
 
     @classmethod

@@ -21,7 +21,7 @@ _FLOAT_TYPES = (np.float16, np.float32, np.float64)
 def _to_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, (np.ndarray, np.generic)):       # numpy arrays and scalars keep their dtype
+    if isinstance(data, (np.ndarray, np.generic)):     # numpy arrays and scalars keep their dtype
         array = np.asarray(data)
         if array.dtype == np.float16 and dtype is None:
             array = array.astype(np.float32)
@@ -32,7 +32,8 @@ def _to_array(data, dtype=None) -> np.ndarray:
     if dtype is not None:
         array = array.astype(dtype, copy=False)
     if array.dtype == object:
-        raise TypeError(f"Tensor needs numeric data, got an object array from {type(data).__name__}")
+        raise TypeError("Tensor needs numeric data, got an object array from "
+                        f"{type(data).__name__}")
     return array
 
 
@@ -143,23 +144,27 @@ class Tensor(tensor_methods.TensorMethods):
         """
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad "
-                               "(no input of the graph has requires_grad=True, or it was built under no_grad)")
+                               "(no input of the graph has requires_grad=True, "
+                               "or it was built under no_grad)")
         if grad is None:
             if self.data.size != 1:
-                raise RuntimeError(f"backward() without a gradient needs a scalar; this tensor has shape "
-                                   f"{self.shape}: pass grad= of that shape, or reduce it first (e.g. .sum())")
+                raise RuntimeError("backward() without a gradient needs a scalar; this tensor has "
+                                   f"shape {self.shape}: pass grad= of that shape, or reduce "
+                                   "it first (e.g. .sum())")
             grad = np.ones_like(self.data)
         else:
             grad = _to_array(grad, self.dtype)
             if grad.shape != self.shape:
-                raise ValueError(f"backward() got a gradient of shape {grad.shape} for a tensor of shape {self.shape}")
+                raise ValueError(f"backward() got a gradient of shape {grad.shape} "
+                                 f"for a tensor of shape {self.shape}")
         autograd.backward(self._fn or self, grad, retain_graph)
 
     def _accumulate_grad(self, grad: np.ndarray, owned: bool = False) -> None:
         """Add `grad` into `.grad`. An `owned` array (allocated by the engine or
         by an op that says so in `owned_grads`) is adopted instead of copied."""
         if grad.shape != self.shape:
-            raise RuntimeError(f"gradient of shape {grad.shape} for a tensor of shape {self.shape}")
+            raise RuntimeError(f"gradient of shape {grad.shape} for a tensor of shape "
+                               f"{self.shape}")
         if self._grad is not None:
             self._grad += grad
         elif owned and grad.dtype == self.dtype and grad.flags.writeable:

@@ -33,7 +33,8 @@ class TensorMethods:
         return self.data.tolist()
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=50, precision=4)
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=50,
+                               precision=4)
         extras = []
         if self.data.dtype != np.float32:
             extras.append(f"dtype={self.data.dtype}")

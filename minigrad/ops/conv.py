@@ -101,7 +101,8 @@ class Conv2d(Function):
     def backward(self, grad):
         cols, weight = self.saved_arrays
         cache = (cols, self.cache_rest[0], weight) + self.cache_rest[1:]
-        dx, dweight, dbias = conv_kernels.conv2d_backward(grad, cache, need_dx=self.needs_input_grad[0])
+        dx, dweight, dbias = conv_kernels.conv2d_backward(grad, cache,
+                                                          need_dx=self.needs_input_grad[0])
         if len(self.needs_input_grad) == 2:
             return dx, dweight
         return dx, dweight, dbias

@@ -190,7 +190,8 @@ def _leaf_value(entry):
 
 class _Node:
     def __init__(self, key, role, lines, cluster=None, record=False):
-        self.key, self.role, self.lines, self.cluster, self.record = key, role, lines, cluster, record
+        self.key, self.role, self.lines = key, role, lines
+        self.cluster, self.record = cluster, record
 
 
 def _expand_rule(expand):
