@@ -14,7 +14,7 @@ dtype rules:
 """
 import numpy as np
 
-from minigrad import autograd
+from minigrad import autograd, tensor_methods
 
 _FLOAT_TYPES = (np.float32, np.float64)
 
@@ -31,17 +31,19 @@ def _to_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
     array = np.asarray(data)
-    if dtype is None and array.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
+    from_python = not isinstance(data, (np.ndarray, np.generic))
+    if dtype is None and array.dtype == np.float64 and from_python:
         array = array.astype(np.float32)          # Python floats -> float32; numpy keeps its dtype
     if dtype is not None:
         array = array.astype(dtype, copy=False)
     if array.dtype.kind not in "biuf":
-        raise TypeError(f"Tensor needs numeric data, got a {array.dtype} array from {type(data).__name__}")
+        raise TypeError(f"Tensor needs numeric data, got a {array.dtype} array "
+                        f"from {type(data).__name__}")
     check_dtype(array.dtype)
     return array
 
 
-class Tensor:
+class Tensor(tensor_methods.TensorMethods):
     """A numpy array with reverse-mode autograd.
 
     `data` is the ndarray; `grad` is None until a backward pass reaches this
@@ -58,19 +60,20 @@ class Tensor:
         if requires_grad and self.data.dtype.type not in _FLOAT_TYPES:
             raise TypeError(f"only float tensors can require grad, got dtype {self.data.dtype}")
         self.requires_grad = bool(requires_grad)
-        self.grad = None
+        self._grad = None
         self._fn = None                  # the Function that made this tensor (None: a leaf)
-        self._retains_grad = False
+        self._version_counter = [0]      # shared by views: bumped by every in-place change
 
     @classmethod
-    def _make(cls, array, requires_grad, fn):
-        """An op's output: wraps `array` as is (no dtype change, no copy)."""
+    def _make(cls, array, requires_grad, fn, version_counter=None):
+        """An op's output: wraps `array` as is (no dtype change, no copy). A
+        view passes the version counter of the tensor it views."""
         tensor = cls.__new__(cls)
         tensor.data = array if isinstance(array, np.ndarray) else np.asarray(array)
         tensor.requires_grad = requires_grad
-        tensor.grad = None
+        tensor._grad = None
         tensor._fn = fn
-        tensor._retains_grad = False
+        tensor._version_counter = [0] if version_counter is None else version_counter
         return tensor
 
     # ---- what a Tensor is ------------------------------------------------
@@ -102,30 +105,27 @@ class Tensor:
     def grad_fn(self):
         return self._fn
 
-    def __len__(self):
-        if self.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+    @property
+    def grad(self):
+        """A leaf's accumulated gradient; an intermediate's after `retain_grad()`
+        (kept by the Function that made it, so the graph holds no Tensor)."""
+        return self._grad if self._fn is None else self._fn.retained_grad
 
-    def __array__(self, dtype=None, copy=None):
-        if dtype is not None and dtype != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+    @grad.setter
+    def grad(self, value):
+        if self._fn is None:
+            self._grad = value
+        else:
+            self._fn.retained_grad = value
 
-    def numpy(self) -> np.ndarray:
-        return self.data
-
-    def item(self):
-        if self.data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
-        return self.data.item()
-
-    def tolist(self):
-        return self.data.tolist()
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor (or a view of the same data) has had."""
+        return self._version_counter[0]
 
     def detach(self) -> "Tensor":
         """The same data, cut from the graph."""
-        return Tensor._make(self.data, requires_grad=False, fn=None)
+        return Tensor._make(self.data, False, None, self._version_counter)
 
     def requires_grad_(self, requires_grad=True) -> "Tensor":
         if requires_grad and self.data.dtype.type not in _FLOAT_TYPES:
@@ -135,132 +135,53 @@ class Tensor:
 
     def retain_grad(self) -> "Tensor":
         """Keep `.grad` on this intermediate tensor after backward (leaves always do)."""
-        self._retains_grad = True
+        if self._fn is not None:
+            self._fn.retains_grad = True
         return self
 
-    def astype(self, dtype) -> "Tensor":
-        return _ops.cast(self, np.dtype(dtype))
-
-    def to(self, dtype) -> "Tensor":
-        return self.astype(dtype)
-
-    def float(self) -> "Tensor":
-        return self.astype(np.float32)
-
-    def double(self) -> "Tensor":
-        return self.astype(np.float64)
-
-    def long(self) -> "Tensor":
-        return self.astype(np.int64)
-
-    def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=50, precision=4)
-        extras = []
-        if self.data.dtype != np.float32:
-            extras.append(f"dtype={self.data.dtype}")
-        if self._fn is not None:
-            extras.append(f"grad_fn=<{self._fn.name}>")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return "Tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     # ---- autograd ---------------------------------------------------------
-    def backward(self, grad=None) -> None:
+    def backward(self, grad=None, retain_graph=False) -> None:
         """Compute d self / d leaf for every leaf that requires grad.
 
         `grad` is d loss / d self; it may be omitted only for a scalar, where
-        it is 1.
+        it is 1. The arrays the ops saved are freed on the way unless
+        `retain_graph=True`; a second backward through a freed graph raises.
         """
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad "
-                               "(no input of the graph has requires_grad=True, or it was built under no_grad)")
+                               "(no input of the graph has requires_grad=True, "
+                               "or it was built under no_grad)")
         if grad is None:
             if self.data.size != 1:
-                raise RuntimeError(f"backward() without a gradient needs a scalar; this tensor has shape "
-                                   f"{self.shape}: pass grad= of that shape, or reduce it first (e.g. .sum())")
+                raise RuntimeError("backward() without a gradient needs a scalar; this tensor has "
+                                   f"shape {self.shape}: pass grad= of that shape, or reduce "
+                                   "it first (e.g. .sum())")
             grad = np.ones_like(self.data)
         else:
             grad = _to_array(grad, self.dtype)
             if grad.shape != self.shape:
-                raise ValueError(f"backward() got a gradient of shape {grad.shape} for a tensor of shape {self.shape}")
-        autograd.backward(self, grad)
+                raise ValueError(f"backward() got a gradient of shape {grad.shape} "
+                                 f"for a tensor of shape {self.shape}")
+        autograd.backward(self._fn or self, grad, retain_graph)
 
-    def _accumulate_grad(self, grad: np.ndarray, unshared: bool = False) -> None:
-        """Add `grad` into `.grad`. An `unshared` array (no other reference,
-        owning its memory) is adopted as `.grad` instead of copied."""
+    def _accumulate_grad(self, grad: np.ndarray, owned: bool = False) -> None:
+        """Add `grad` into `.grad`. An `owned` array (allocated by the engine or
+        by an op that says so in `owned_grads`) is adopted instead of copied."""
         if grad.shape != self.shape:
-            raise RuntimeError(f"gradient of shape {grad.shape} for a tensor of shape {self.shape}")
-        if self.grad is not None:
-            self.grad += grad
-        elif unshared and grad.dtype == self.dtype and grad.flags.owndata and grad.flags.writeable:
-            self.grad = grad
+            raise RuntimeError(f"gradient of shape {grad.shape} for a tensor of shape "
+                               f"{self.shape}")
+        if self._grad is not None:
+            self._grad += grad
+        elif owned and grad.dtype == self.dtype and grad.flags.writeable:
+            self._grad = grad
         else:
-            self.grad = np.array(grad, dtype=self.dtype, copy=True)
+            self._grad = np.array(grad, dtype=self.dtype, copy=True)
 
-    # ---- operators: each routes to minigrad/ops ----------------------------
-    def __add__(self, other): return _ops.add(self, other)
-    def __radd__(self, other): return _ops.add(other, self)
-    def __sub__(self, other): return _ops.sub(self, other)
-    def __rsub__(self, other): return _ops.sub(other, self)
-    def __mul__(self, other): return _ops.mul(self, other)
-    def __rmul__(self, other): return _ops.mul(other, self)
-    def __truediv__(self, other): return _ops.div(self, other)
-    def __rtruediv__(self, other): return _ops.div(other, self)
-    def __pow__(self, exponent): return _ops.pow(self, exponent)
-    def __rpow__(self, base): return _ops.pow(base, self)
-    def __neg__(self): return _ops.neg(self)
-    def __matmul__(self, other): return _ops.matmul(self, other)
-    def __rmatmul__(self, other): return _ops.matmul(other, self)
-    def __getitem__(self, index): return _ops.getitem(self, index)
 
-    # Comparisons give boolean tensors outside the graph (they have no gradient).
-    def __eq__(self, other): return Tensor(self.data == _ops.raw(other))
-    def __ne__(self, other): return Tensor(self.data != _ops.raw(other))
-    def __lt__(self, other): return Tensor(self.data < _ops.raw(other))
-    def __le__(self, other): return Tensor(self.data <= _ops.raw(other))
-    def __gt__(self, other): return Tensor(self.data > _ops.raw(other))
-    def __ge__(self, other): return Tensor(self.data >= _ops.raw(other))
-    __hash__ = object.__hash__          # tensors are graph nodes, hashed by identity
-
-    def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
-        return bool(self.data)
-
-    def matmul(self, other): return _ops.matmul(self, other)
-    def exp(self): return _ops.exp(self)
-    def log(self): return _ops.log(self)
-    def sqrt(self): return _ops.sqrt(self)
-    def abs(self): return _ops.abs(self)
-    def relu(self): return _ops.relu(self)
-    def sigmoid(self): return _ops.sigmoid(self)
-    def tanh(self): return _ops.tanh(self)
-    def maximum(self, other): return _ops.maximum(self, other)
-    def minimum(self, other): return _ops.minimum(self, other)
-    def clip(self, min=None, max=None): return _ops.clip(self, min, max)
-    clamp = clip
-
-    def sum(self, axis=None, keepdims=False, **kw): return _ops.sum(self, axis, keepdims, **kw)
-    def mean(self, axis=None, keepdims=False, **kw): return _ops.mean(self, axis, keepdims, **kw)
-    def max(self, axis=None, keepdims=False, **kw): return _ops.max(self, axis, keepdims, **kw)
-    def var(self, axis=None, unbiased=True, keepdims=False, **kw):
-        return _ops.var(self, axis, unbiased, keepdims, **kw)
-    def argmax(self, axis=None, **kw): return _ops.argmax(self, axis, **kw)
-
-    def reshape(self, *shape): return _ops.reshape(self, *shape)
-    def view(self, *shape): return _ops.reshape(self, *shape)
-    def transpose(self, dim0, dim1): return _ops.transpose(self, dim0, dim1)
-    def permute(self, *dims): return _ops.permute(self, *dims)
-    def flatten(self, start_dim=0, end_dim=-1): return _ops.flatten(self, start_dim, end_dim)
-    def squeeze(self, dim=None): return _ops.squeeze(self, dim)
-    def unsqueeze(self, dim): return _ops.unsqueeze(self, dim)
-
-    @property
-    def T(self): return _ops.permute(self, *reversed(range(self.ndim)))
-
-    def softmax(self, dim=-1, **kw): return _ops.softmax(self, dim, **kw)
-    def log_softmax(self, dim=-1, **kw): return _ops.log_softmax(self, dim, **kw)
-
+autograd.make_tensor = Tensor._make
 
 # Imported last: the ops import Tensor from this module.
 from minigrad import ops as _ops  # noqa: E402
+
+tensor_methods._ops = _ops

@@ -190,7 +190,7 @@ def test_a_function_subclass_joins_the_graph():
     values = np.array([1.0, -2.0])
     x = Tensor(values, requires_grad=True)
     y = Cube.apply(x)
-    assert y.grad_fn.name == "Cube" and y.grad_fn.inputs == (x,)
+    assert y.grad_fn.name == "Cube" and y.grad_fn.parents == (x,)
     assert y.grad_fn.needs_input_grad == (True,)
     y.sum().backward()
     np.testing.assert_allclose(x.grad, 3 * values ** 2)
@@ -250,14 +250,14 @@ def test_a_callers_gradient_array_is_never_adopted():
 
 
 def test_a_fresh_gradient_is_adopted_by_its_leaf_and_a_shared_one_is_not(monkeypatch):
-    """The engine's one-copy-fewer rule: adopt exactly when nothing else holds the array."""
+    """The engine's one-copy-fewer rule: adopt only arrays an op marks as its own (owned_grads)."""
     import sys
     tensor_class = sys.modules["minigrad.tensor"].Tensor
     seen = []
     original = tensor_class._accumulate_grad
 
-    def record(self, grad, unshared=False):
-        original(self, grad, unshared)
+    def record(self, grad, owned=False):
+        original(self, grad, owned)
         seen.append(self.grad is grad)        # adopted, rather than copied
 
     monkeypatch.setattr(tensor_class, "_accumulate_grad", record)

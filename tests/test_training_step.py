@@ -23,7 +23,9 @@ def test_a_float32_model_has_no_float64_anywhere_in_its_step():
     loss = F.cross_entropy(model(Tensor(images)), Tensor(labels))
     graph = topological_order(loss)
     assert len(graph) > 10
-    wrong = [(t.grad_fn.name if t.grad_fn else "leaf", t.dtype) for t in graph if t.dtype != np.float32]
+    dtypes = [(node.name, node.output_dtype) if isinstance(node, minigrad.autograd.Function)
+              else ("leaf", node.dtype) for node in graph]
+    wrong = [(name, dtype) for name, dtype in dtypes if dtype != np.float32]
     assert not wrong, f"tensors that are not float32: {wrong}"
     loss.backward()
     for name, p in model.named_parameters():

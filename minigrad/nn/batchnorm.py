@@ -67,7 +67,7 @@ class _BatchNorm(Module):
         check_batch_norm_input(x, self.num_features, training=use_batch_stats)
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked.add_(1)
             if self.momentum is None:
                 # Cumulative moving average: the n-th batch gets weight 1/n.
                 momentum = 1.0 / int(self.num_batches_tracked.data)

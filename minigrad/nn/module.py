@@ -15,6 +15,11 @@ from minigrad.nn.parameter import Parameter
 from minigrad.tensor import Tensor
 
 
+# Module calls in progress, and the number of the current outermost forward pass.
+_running = 0
+_forward_pass = 0
+
+
 class RemovableHandle:
     """Returned by register_forward_hook; `remove()` unregisters the hook."""
 
@@ -98,16 +103,41 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
-        autograd.module_stack.append(self)
+        global _running, _forward_pass
+        recording = autograd.is_grad_enabled()
+        if recording and not _running:
+            _forward_pass += 1                 # an outermost call starts a new forward pass
+        start = autograd.next_sequence_nr()
+        _running += 1
         try:
             output = self.forward(*args, **kwargs)
         finally:
-            autograd.module_stack.pop()
+            _running -= 1
+        if recording:
+            self._record_call(start, autograd.next_sequence_nr())
         for hook in list(self._forward_hooks.values()):
             replaced = hook(self, args, output)
             if replaced is not None:
                 output = replaced
         return output
+
+    def _record_call(self, start, end):
+        """Remember that graph nodes numbered [start, end) came from this call.
+
+        Graph drawings group ops by module with these ranges. Only the calls of
+        the latest forward pass (since no module was running) are kept, and
+        calls under no_grad are not recorded: they build no graph.
+        """
+        calls = self.__dict__.get("_calls")
+        if calls is None or calls[0] != _forward_pass:
+            calls = [_forward_pass]
+            object.__setattr__(self, "_calls", calls)
+        calls.append((start, end))
+
+    def call_ranges(self) -> list:
+        """[(start, end), ...]: sequence numbers of the graph nodes of each call
+        of this module in the latest forward pass (see `_record_call`)."""
+        return self.__dict__.get("_calls", [None])[1:]
 
     def register_forward_hook(self, hook) -> RemovableHandle:
         """Call `hook(module, inputs, output)` after every forward; it may
@@ -247,9 +277,10 @@ class Module:
         if problems:
             raise ValueError(f"load_state_dict into {type(self).__name__} failed; the model was not changed.\n  "
                              + "\n  ".join(problems))
-        for name, tensor in own.items():
-            if name in given:
-                tensor.data[...] = given[name].astype(tensor.dtype, copy=False)
+        with autograd.no_grad():
+            for name, tensor in own.items():
+                if name in given:
+                    tensor.copy_(given[name].astype(tensor.dtype, copy=False))   # bumps _version
         return missing, unexpected
 
     # ---- printing ----------------------------------------------------------------

@@ -29,22 +29,26 @@ class Sub(Function):
 
 
 class Mul(Function):
+    owned_grads = (0, 1)                 # both products are new arrays
+
     def forward(self, a, b):
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return a * b
 
     def backward(self, grad):
-        return grad * self.b, grad * self.a
+        a, b = self.saved_arrays
+        return grad * b, grad * a
 
 
 class Div(Function):
     def forward(self, a, b):
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return a / b
 
     def backward(self, grad):
-        grad_a = grad / self.b
-        return grad_a, -grad_a * self.a / self.b
+        a, b = self.saved_arrays
+        grad_a = grad / b
+        return grad_a, -grad_a * a / b
 
 
 class Neg(Function):
@@ -59,14 +63,15 @@ class Pow(Function):
     """x ** p for a constant exponent p."""
 
     def forward(self, x, exponent):
-        self.x, self.exponent = x, exponent
+        self.save_for_backward(x)
+        self.exponent = exponent
         return x ** exponent
 
     def backward(self, grad):
-        p = self.exponent
+        p, (x,) = self.exponent, self.saved_arrays
         if p == 0:
             return np.zeros_like(grad)       # d/dx x**0 = 0 everywhere, even at x = 0 (PyTorch)
-        return grad * (p * self.x ** (p - 1))
+        return grad * (p * x ** (p - 1))
 
 
 class PowTensor(Function):
@@ -77,18 +82,18 @@ class PowTensor(Function):
     stays differentiable in b; a negative base gives nan for d/db (log of it)."""
 
     def forward(self, a, b):
-        self.a, self.b = a, b
-        self.y = a ** b
-        return self.y
+        y = a ** b
+        self.save_for_backward(a, b, y)
+        return y
 
     def backward(self, grad):
-        a, b = self.a, self.b
+        a, b, y = self.saved_arrays
         grad_a = grad_b = None
         with np.errstate(divide="ignore", invalid="ignore"):
             if self.needs_input_grad[0]:
                 grad_a = grad * np.where(b == 0, 0, b * a ** (b - 1))
             if self.needs_input_grad[1]:
-                grad_b = grad * np.where((a == 0) & (b >= 0), 0, self.y * np.log(a))
+                grad_b = grad * np.where((a == 0) & (b >= 0), 0, y * np.log(a))
         return grad_a, grad_b
 
 
@@ -100,11 +105,11 @@ class MatMul(Function):
     """
 
     def forward(self, a, b):
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return a @ b
 
     def backward(self, grad):
-        a, b = self.a, self.b
+        a, b = self.saved_arrays
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g = grad

@@ -49,41 +49,44 @@ class BatchNorm(Function):
     (the weight of the new batch statistic), eps.
     """
 
+    owned_grads = (0, 1, 2)              # dx is written into a new array, the sums are cast copies
+
     def forward(self, x, weight=None, bias=None, *, running_mean, running_var,
                 use_batch_stats, momentum, eps):
         self.shape = x.shape
-        self.x3 = _view_ncs(x)
-        self.weight = weight
+        x3 = _view_ncs(x)
+        self.save_for_backward(x3, weight)
         self.use_batch_stats = use_batch_stats
         if use_batch_stats:
-            y3, self.mean, self.invstd, var = kernels.normalize_train(self.x3, weight, bias, eps)
+            y3, self.mean, self.invstd, var = kernels.normalize_train(x3, weight, bias, eps)
             if running_mean is not None:
-                _update_running_stats(running_mean, running_var, self.mean, var, momentum, self.x3)
+                _update_running_stats(running_mean, running_var, self.mean, var, momentum, x3)
         else:
             self.mean = running_mean.astype(np.float64)
             self.invstd = 1.0 / np.sqrt(running_var.astype(np.float64) + eps)
             scale, shift = _affine_coefficients(self.mean, self.invstd, weight, bias)
-            y3 = kernels.scale_shift(self.x3, scale, shift)
+            y3 = kernels.scale_shift(x3, scale, shift)
         return y3.reshape(self.shape)
 
     def backward(self, grad):
+        x3, weight = self.saved_arrays
         dy3 = _view_ncs(grad)
-        sum_dy, sum_dy_xhat = kernels.backward_reduce(dy3, self.x3, self.mean, self.invstd)
+        sum_dy, sum_dy_xhat = kernels.backward_reduce(dy3, x3, self.mean, self.invstd)
         dx = None
         if self.needs_input_grad[0]:
             # Written through a (N, C, S) view into an array of x's own shape, so
             # that dx owns its memory and a leaf can adopt it without a copy.
-            dx = np.empty(self.shape, dtype=self.x3.dtype)
-            dx3 = dx.reshape(self.x3.shape)
+            dx = np.empty(self.shape, dtype=x3.dtype)
+            dx3 = dx.reshape(x3.shape)
             if self.use_batch_stats:
-                kernels.backward_dx(dy3, self.x3, self.mean, self.invstd, self.weight,
+                kernels.backward_dx(dy3, x3, self.mean, self.invstd, weight,
                                     sum_dy, sum_dy_xhat, out=dx3)
             else:
-                gamma = 1.0 if self.weight is None else self.weight.astype(np.float64)
+                gamma = 1.0 if weight is None else weight.astype(np.float64)
                 kernels.scale_shift(dy3, gamma * self.invstd, np.zeros_like(self.invstd), out=dx3)
-        if self.weight is None:
+        if weight is None:
             return (dx,)
-        dtype = self.x3.dtype
+        dtype = x3.dtype
         return dx, sum_dy_xhat.astype(dtype), sum_dy.astype(dtype)
 
 
@@ -182,5 +185,9 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         return x.reshape(x.shape)        # as PyTorch: an empty output, the running stats untouched
     inputs = (x,) if weight is None else (x, weight, bias)
     raw = lambda t: None if t is None else (t.data if isinstance(t, Tensor) else np.asarray(t))
-    return BatchNorm.apply(*inputs, running_mean=raw(running_mean), running_var=raw(running_var),
-                           use_batch_stats=training, momentum=float(momentum), eps=float(eps))
+    out = BatchNorm.apply(*inputs, running_mean=raw(running_mean), running_var=raw(running_var),
+                          use_batch_stats=training, momentum=float(momentum), eps=float(eps))
+    if training and isinstance(running_mean, Tensor):
+        running_mean._bump_version()        # updated in place: an in-place change like add_
+        running_var._bump_version()
+    return out

@@ -54,20 +54,23 @@ class Linear(Function):
     forward and each gradient is a single 2-D matrix product.
     """
 
+    owned_grads = (0, 1, 2)              # matrix products and a sum: new arrays
+
     def forward(self, x, weight, bias=None):
         self.x_shape = x.shape
-        self.x2 = x.reshape(-1, x.shape[-1])          # (B, in)
-        self.weight = weight
-        out = self.x2 @ weight.T                        # (B, out)
+        x2 = x.reshape(-1, x.shape[-1])                 # (B, in)
+        self.save_for_backward(x2, weight)
+        out = x2 @ weight.T                             # (B, out)
         if bias is not None:
             out += bias
         return out.reshape(x.shape[:-1] + (weight.shape[0],))
 
     def backward(self, grad):
         grad2 = grad.reshape(-1, grad.shape[-1])       # (B, out)
+        x2, weight = self.saved_arrays
         need_x, need_weight, *need_bias = self.needs_input_grad     # need_bias is [] without a bias
-        dx = (grad2 @ self.weight).reshape(self.x_shape) if need_x else None
-        dweight = grad2.T @ self.x2 if need_weight else None            # (out, in)
+        dx = (grad2 @ weight).reshape(self.x_shape) if need_x else None
+        dweight = grad2.T @ x2 if need_weight else None                 # (out, in)
         if not need_bias:
             return dx, dweight
         return dx, dweight, (grad2.sum(axis=0) if need_bias[0] else None)
@@ -97,11 +100,18 @@ class Conv2d(Function):
     """
 
     def forward(self, x, weight, bias=None, *, stride, padding, dilation):
-        out, self.cache = conv_kernels.conv2d_forward(x, weight, bias, stride, padding, dilation)
+        out, cache = conv_kernels.conv2d_forward(x, weight, bias, stride, padding, dilation)
+        # The kernel's cache is (cols, x shape, weight, flags...): the two arrays
+        # are saved, the small rest kept as is.
+        self.save_for_backward(cache[0], cache[2])
+        self.cache_rest = cache[1:2] + cache[3:]
         return out
 
     def backward(self, grad):
-        dx, dweight, dbias = conv_kernels.conv2d_backward(grad, self.cache, need_dx=self.needs_input_grad[0])
+        cols, weight = self.saved_arrays
+        cache = (cols, self.cache_rest[0], weight) + self.cache_rest[1:]
+        dx, dweight, dbias = conv_kernels.conv2d_backward(grad, cache,
+                                                          need_dx=self.needs_input_grad[0])
         if len(self.needs_input_grad) == 2:
             return dx, dweight
         return dx, dweight, dbias

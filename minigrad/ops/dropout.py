@@ -18,11 +18,12 @@ class Dropout(Function):
 
     def forward(self, x, *, keep, scale):
         # keep * scale as one array of x's dtype: the backward reuses it as is.
-        self.multiplier = np.multiply(keep, x.dtype.type(scale), dtype=x.dtype)
-        return x * self.multiplier
+        multiplier = np.multiply(keep, x.dtype.type(scale), dtype=x.dtype)
+        self.save_for_backward(multiplier)
+        return x * multiplier
 
     def backward(self, grad):
-        return grad * self.multiplier
+        return grad * self.saved_arrays[0]
 
 
 def check_probability(p) -> float:

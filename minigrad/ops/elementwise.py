@@ -12,40 +12,42 @@ from minigrad.ops.common import check_broadcastable, pair_of_tensors, to_float
 
 class Exp(Function):
     def forward(self, x):
-        self.y = np.exp(x)
-        return self.y
+        y = np.exp(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, grad):
-        return grad * self.y
+        return grad * self.saved_arrays[0]
 
 
 class Log(Function):
     def forward(self, x):
-        self.x = x
+        self.save_for_backward(x)
         return np.log(x)
 
     def backward(self, grad):
-        return grad / self.x
+        return grad / self.saved_arrays[0]
 
 
 class Sqrt(Function):
     def forward(self, x):
-        self.y = np.sqrt(x)
-        return self.y
+        y = np.sqrt(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, grad):
-        return grad / (2 * self.y)
+        return grad / (2 * self.saved_arrays[0])
 
 
 class Abs(Function):
     """|x|; the gradient at 0 is 0 (np.sign), as in PyTorch."""
 
     def forward(self, x):
-        self.x = x
+        self.save_for_backward(x)
         return np.abs(x)
 
     def backward(self, grad):
-        return grad * np.sign(self.x)
+        return grad * np.sign(self.saved_arrays[0])
 
 
 class ReLU(Function):
@@ -57,11 +59,12 @@ class ReLU(Function):
     """
 
     def forward(self, x):
-        self.y = activation_kernels.relu_forward(x)
-        return self.y
+        y = activation_kernels.relu_forward(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, grad):
-        return activation_kernels.relu_backward(grad, self.y)
+        return activation_kernels.relu_backward(grad, self.saved_arrays[0])
 
 
 def stable_sigmoid(x: np.ndarray) -> np.ndarray:
@@ -72,20 +75,24 @@ def stable_sigmoid(x: np.ndarray) -> np.ndarray:
 
 class Sigmoid(Function):
     def forward(self, x):
-        self.y = stable_sigmoid(x)
-        return self.y
+        y = stable_sigmoid(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, grad):
-        return grad * self.y * (1 - self.y)
+        (y,) = self.saved_arrays
+        return grad * y * (1 - y)
 
 
 class Tanh(Function):
     def forward(self, x):
-        self.y = np.tanh(x)
-        return self.y
+        y = np.tanh(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, grad):
-        return grad * (1 - self.y * self.y)
+        (y,) = self.saved_arrays
+        return grad * (1 - y * y)
 
 
 class Sin(Function):
@@ -125,11 +132,12 @@ class Maximum(Function):
     """Elementwise max; where a == b each side gets half the gradient (as PyTorch)."""
 
     def forward(self, a, b):
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return np.maximum(a, b)
 
     def backward(self, grad):
-        share_a = (self.a > self.b) + 0.5 * (self.a == self.b)
+        a, b = self.saved_arrays
+        share_a = (a > b) + 0.5 * (a == b)
         share_a = share_a.astype(grad.dtype)
         return grad * share_a, grad * (1 - share_a)
 
@@ -138,11 +146,12 @@ class Minimum(Function):
     """Elementwise min; where a == b each side gets half the gradient (as PyTorch)."""
 
     def forward(self, a, b):
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return np.minimum(a, b)
 
     def backward(self, grad):
-        share_a = (self.a < self.b) + 0.5 * (self.a == self.b)
+        a, b = self.saved_arrays
+        share_a = (a < b) + 0.5 * (a == b)
         share_a = share_a.astype(grad.dtype)
         return grad * share_a, grad * (1 - share_a)
 
@@ -151,15 +160,16 @@ class Clip(Function):
     """Clamp to [low, high]; the gradient passes where low <= x <= high (as PyTorch)."""
 
     def forward(self, x, low, high):
-        self.inside = np.ones(x.shape, dtype=bool)
+        inside = np.ones(x.shape, dtype=bool)
         if low is not None:
-            self.inside &= x >= low
+            inside &= x >= low
         if high is not None:
-            self.inside &= x <= high
+            inside &= x <= high
+        self.save_for_backward(inside)
         return np.clip(x, low, high)
 
     def backward(self, grad):
-        return grad * self.inside
+        return grad * self.saved_arrays[0]
 
 
 class Cast(Function):

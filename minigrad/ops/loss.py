@@ -76,15 +76,16 @@ class CrossEntropy(Function):
     def forward(self, logits, *, target, reduction, ignore_index, label_smoothing):
         self.shape, self.reduction, self.smoothing = logits.shape, reduction, label_smoothing
         self.target, self.valid, self.count = _valid_targets(target, ignore_index)
-        self.log_probs = log_softmax_array(_rows(logits), axis=1)             # (B, C)
-        losses = -self.log_probs[np.arange(self.target.size), self.target]
+        log_probs = log_softmax_array(_rows(logits), axis=1)                  # (B, C)
+        self.save_for_backward(log_probs)
+        losses = -log_probs[np.arange(self.target.size), self.target]
         if label_smoothing:
-            losses = (1 - label_smoothing) * losses - label_smoothing * self.log_probs.mean(axis=1)
+            losses = (1 - label_smoothing) * losses - label_smoothing * log_probs.mean(axis=1)
         losses = np.where(self.valid, losses, losses.dtype.type(0))
         return _reduce(losses, reduction, target.shape, self.count)
 
     def backward(self, grad):
-        grad_rows = np.exp(self.log_probs)                                       # softmax
+        grad_rows = np.exp(self.saved_arrays[0])                                     # softmax
         grad_rows[np.arange(self.target.size), self.target] -= 1 - self.smoothing  # - onehot
         if self.smoothing:
             grad_rows -= self.smoothing / grad_rows.shape[1]
@@ -117,12 +118,14 @@ class MSELoss(Function):
 
     def forward(self, x, target, *, reduction):
         self.reduction = reduction
-        self.diff = x - target
-        return _reduce(self.diff * self.diff, reduction, self.diff.shape)
+        diff = x - target
+        self.save_for_backward(diff)
+        return _reduce(diff * diff, reduction, diff.shape)
 
     def backward(self, grad):
-        scale = 2 * grad if self.reduction != "mean" else 2 * grad / self.diff.size
-        dx = self.diff * scale
+        (diff,) = self.saved_arrays
+        scale = 2 * grad if self.reduction != "mean" else 2 * grad / diff.size
+        dx = diff * scale
         return dx, -dx
 
 

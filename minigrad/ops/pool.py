@@ -17,11 +17,12 @@ from minigrad.tensor import Tensor
 class MaxPool2d(Function):
     def forward(self, x, *, kernel_size, stride, padding):
         self.x_shape = x.shape
-        out, self.argmax = pool_kernels.max_pool2d_forward(x, kernel_size, stride, padding)
+        out, argmax = pool_kernels.max_pool2d_forward(x, kernel_size, stride, padding)
+        self.save_for_backward(argmax)
         return out
 
     def backward(self, grad):
-        return pool_kernels.max_pool2d_backward(grad, self.argmax, self.x_shape)
+        return pool_kernels.max_pool2d_backward(grad, self.saved_arrays[0], self.x_shape)
 
 
 class AvgPool2d(Function):

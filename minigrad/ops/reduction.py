@@ -53,13 +53,15 @@ class Max(Function):
     element equal to the maximum (as PyTorch's amax does)."""
 
     def forward(self, x, axes, keepdims):
-        self.x, self.axes, self.keepdims = x, axes, keepdims
-        self.y = np.max(x, axis=axes, keepdims=True)
-        return self.y if keepdims else np.max(x, axis=axes, keepdims=False)
+        self.axes, self.keepdims = axes, keepdims
+        y = np.max(x, axis=axes, keepdims=True)
+        self.save_for_backward(x, y)
+        return y if keepdims else np.max(x, axis=axes, keepdims=False)
 
     def backward(self, grad):
-        grad = _expand_back(grad, self.x.shape, self.axes, self.keepdims)
-        winners = (self.x == self.y)
+        x, y = self.saved_arrays
+        grad = _expand_back(grad, x.shape, self.axes, self.keepdims)
+        winners = (x == y)
         counts = winners.sum(axis=self.axes, keepdims=True)
         return grad * winners / counts.astype(grad.dtype)
 
@@ -69,14 +71,16 @@ class Var(Function):
 
     def forward(self, x, axes, unbiased, keepdims):
         self.axes, self.keepdims = axes, keepdims
-        self.centered = x - np.mean(x, axis=axes, keepdims=True)
+        centered = x - np.mean(x, axis=axes, keepdims=True)
+        self.save_for_backward(centered)
         count = _count(x.shape, axes)
         self.divisor = x.dtype.type(count - 1 if unbiased else count)
-        return np.sum(self.centered ** 2, axis=axes, keepdims=keepdims) / self.divisor
+        return np.sum(centered ** 2, axis=axes, keepdims=keepdims) / self.divisor
 
     def backward(self, grad):
-        grad = _expand_back(grad, self.centered.shape, self.axes, self.keepdims)
-        return grad * (2 / self.divisor) * self.centered
+        (centered,) = self.saved_arrays
+        grad = _expand_back(grad, centered.shape, self.axes, self.keepdims)
+        return grad * (2 / self.divisor) * centered
 
 
 def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):

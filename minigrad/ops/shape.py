@@ -12,6 +12,7 @@ from minigrad.tensor import Tensor
 
 
 class Reshape(Function):
+    view_of_input = True
     def forward(self, x, shape):
         self.input_shape = x.shape
         return x.reshape(shape)
@@ -21,6 +22,7 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    view_of_input = True
     def forward(self, x, dims):
         self.inverse = tuple(np.argsort(dims))
         return x.transpose(dims)
@@ -32,6 +34,8 @@ class Permute(Function):
 class GetItem(Function):
     """x[index]. The backward scatter-adds, so an element picked several
     times by an integer-array index receives every one of its gradients."""
+
+    view_of_input = True                 # for basic indices; the engine checks the memory
 
     def forward(self, x, index):
         self.shape, self.index = x.shape, index

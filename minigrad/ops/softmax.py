@@ -14,24 +14,27 @@ def log_softmax_array(x: np.ndarray, axis: int) -> np.ndarray:
 class LogSoftmax(Function):
     def forward(self, x, axis):
         self.axis = axis
-        self.y = log_softmax_array(x, axis)
-        return self.y
+        y = log_softmax_array(x, axis)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, grad):
         # d/dx_i of (x_i - logsumexp x) = delta_ij - softmax_j
-        softmax = np.exp(self.y)
+        softmax = np.exp(self.saved_arrays[0])
         return grad - softmax * np.sum(grad, axis=self.axis, keepdims=True)
 
 
 class Softmax(Function):
     def forward(self, x, axis):
         self.axis = axis
-        self.y = np.exp(log_softmax_array(x, axis))
-        return self.y
+        y = np.exp(log_softmax_array(x, axis))
+        self.save_for_backward(y)
+        return y
 
     def backward(self, grad):
         # Jacobian-vector product of softmax: y * (g - sum(g * y))
-        return self.y * (grad - np.sum(grad * self.y, axis=self.axis, keepdims=True))
+        (y,) = self.saved_arrays
+        return y * (grad - np.sum(grad * y, axis=self.axis, keepdims=True))
 
 
 def _one_axis(name, x, dim, axis):

@@ -7,13 +7,14 @@ At step t, with g = grad (+ weight_decay * p for Adam's L2 penalty):
     p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 
 AdamW instead decays the weights directly before that update:
-p *= 1 - lr * weight_decay. Updates are in place; each parameter uses one
-scratch array per step.
+p *= 1 - lr * weight_decay. Updates are in place (add_, mul_: each bumps the
+parameter's version); each parameter uses one scratch array per step.
 """
 import math
 
 import numpy as np
 
+from minigrad.autograd import no_grad
 from minigrad.optim.optimizer import Optimizer
 
 
@@ -32,6 +33,7 @@ class Adam(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
 
+    @no_grad()
     def step(self) -> None:
         for group in self.param_groups:
             lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
@@ -47,7 +49,7 @@ class Adam(Optimizer):
 
                 g = p.grad
                 if weight_decay != 0 and self.decoupled_weight_decay:
-                    p.data *= 1 - lr * weight_decay
+                    p.mul_(1 - lr * weight_decay)
                 elif weight_decay != 0:
                     g = g + weight_decay * p.data
 
@@ -65,7 +67,7 @@ class Adam(Optimizer):
                 denom += eps
                 update = np.divide(m, denom, out=work)
                 update *= -step_size
-                p.data += update
+                p.add_(update)                            # in place: bumps p._version
 
 
 class AdamW(Adam):

@@ -1,9 +1,11 @@
 """`Optimizer`: parameter groups, per-parameter state, zero_grad and state_dict.
 
 A subclass gives its defaults (lr, momentum, ...) and writes `step()`, which
-updates every `p.data` in place from `p.grad`. Parameters are grouped as in
-PyTorch: pass a list of tensors (one group) or a list of dicts, each with
-"params" and any options that differ from the defaults.
+updates every parameter from `p.grad` in place, under no_grad, with `p.add_`
+and friends: each bumps `p._version`, so a backward through a graph that
+saved the old value raises. Parameters are grouped as in PyTorch: pass a
+list of tensors (one group) or a list of dicts, each with "params" and any
+options that differ from the defaults.
 
     opt = SGD([{"params": model[0].parameters(), "lr": 1e-2},
                {"params": model[2].parameters()}], lr=1e-3, momentum=0.9)

@@ -6,6 +6,7 @@
     g = g + momentum * buf  if nesterov  else  buf
     p -= lr * g
 """
+from minigrad.autograd import no_grad
 from minigrad.optim.optimizer import Optimizer
 
 
@@ -22,6 +23,7 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov))
 
+    @no_grad()
     def step(self) -> None:
         for group in self.param_groups:
             # Python floats: a numpy float64 scalar would turn float32 arrays into float64
@@ -42,4 +44,4 @@ class SGD(Optimizer):
                         buf *= momentum
                         buf += g if dampening == 0 else (1 - dampening) * g
                     g = g + momentum * buf if nesterov else buf
-                p.data -= lr * g
+                p.sub_(g, alpha=lr)                        # in place: bumps p._version

@@ -13,13 +13,18 @@ What is drawn (the legend repeats it):
   dotted path when `model` is given), inputs and constants (white
   parallelograms), buffers (orange cylinders);
 * with `model`, ops are grouped in clusters by the module whose forward ran
-  them (`Function.modules`, recorded at run time), and each call of a leaf
-  module collapses into one purple box unless `expand` opens it.
+  them, and each call of a leaf module collapses into one purple box unless
+  `expand` opens it. Membership comes from sequence numbers: every graph node
+  has one (`Function.sequence_nr`) and `Module.__call__` records the range
+  of each call (`Module.call_ranges()`). Only the calls of a model's latest
+  forward pass with grad enabled are kept, so draw a loss before running the
+  model again (a forward under no_grad, as in `summary`, does not count).
 
-The drawing is planned in plain Python first (`_plan`), counted against
+The drawing is planned in plain Python first (`_Plan`), counted against
 `max_nodes`, and only then turned into a `graphviz.Digraph`.
 """
 import re
+import weakref
 
 import graphviz
 import numpy as np
@@ -98,11 +103,13 @@ def render(graph, path, format=None) -> str:
 
 
 def retain_grads(root):
-    """Call retain_grad() on every tensor of the graph ending at `root`, so that
-    after backward a drawing with show_grad=True can show every gradient.
+    """Make every op of the graph ending at `root` keep its output's gradient
+    (`Function.retains_grad`), so that after backward a drawing with
+    show_grad=True can show every gradient, even of tensors no longer alive.
     Call it before backward. Returns `root`."""
-    for tensor in autograd.topological_order(root):
-        tensor.retain_grad()
+    for node in autograd.topological_order(root):
+        if isinstance(node, autograd.Function):
+            node.retains_grad = True
     return root
 
 
@@ -143,24 +150,48 @@ def _module_title(path, module) -> str:
     return f"{path}: {kind}" if path else kind
 
 
-def _grad_lines(tensor, show_grad):
-    """(data line, grad line) for show_grad, either may be None."""
+def _grad_lines(value, show_grad):
+    """(data line, grad line) of a _Value for show_grad, either may be None."""
     if not show_grad:
         return None, None
-    data = f"data {tensor.data.item():.4g}" if tensor.size == 1 else None
-    grad = getattr(tensor, "grad", None)
+    data = f"data {value.value:.4g}" if value.value is not None else None
+    grad = value.grad
     if grad is None:
         return data, None
-    if tensor.size == 1:
+    if value.size == 1:
         return data, f"grad {np.asarray(grad).item():.4g}"
     return data, f"|grad| {float(np.linalg.norm(np.asarray(grad, dtype=np.float64))):.4g}"
 
 
 # ---- planning ------------------------------------------------------------------
 
+class _Value:
+    """What a drawing shows of one tensor of the graph: shape, dtype, its value
+    when it has one element, its gradient, and the Tensor when it is alive."""
+
+    def __init__(self, shape, dtype, value=None, grad=None, tensor=None):
+        self.shape, self.dtype, self.value = shape, dtype, value
+        self.grad, self.tensor = grad, tensor
+        self.size = int(np.prod(shape))
+
+
+def _op_value(fn):
+    return _Value(fn.output_shape, fn.output_dtype, fn.output_scalar, fn.retained_grad)
+
+
+def _leaf_value(entry):
+    """A leaf Tensor, or an autograd.Input (its Tensor when still alive)."""
+    tensor = entry.ref() if isinstance(entry, autograd.Input) else entry
+    if tensor is None:
+        return _Value(entry.shape, entry.dtype, entry.value)
+    value = tensor.data.item() if tensor.size == 1 else None
+    return _Value(tensor.shape, tensor.dtype, value, tensor.grad, tensor)
+
+
 class _Node:
     def __init__(self, key, role, lines, cluster=None, record=False):
-        self.key, self.role, self.lines, self.cluster, self.record = key, role, lines, cluster, record
+        self.key, self.role, self.lines = key, role, lines
+        self.cluster, self.record = cluster, record
 
 
 def _expand_rule(expand):
@@ -187,216 +218,246 @@ def _expand_rule(expand):
     return rule
 
 
-def _find(parent, key):
-    """Union-find root of `key`, with path halving (iterative)."""
-    while parent[key] != key:
-        parent[key] = parent[parent[key]]
-        key = parent[key]
-    return key
+class _Plan:
+    """Nodes, edges and clusters of the drawing, as plain Python objects, built
+    in named steps: walk the graph, name the leaves, assign ops to module calls,
+    give every drawn node a key, then emit op, call, leaf and cluster nodes."""
 
+    def __init__(self, root, model, show_grad, expand, names):
+        self.root, self.model, self.show_grad = root, model, show_grad
+        self.nodes, self.edges, self.clusters = [], [], {}
+        self._walk(root)
+        self._name_leaves(model, names)
+        self._assign_module_calls(_expand_rule(expand))
+        self._assign_keys()
+        self._absorb_module_leaves()
+        self._op_nodes()
+        self._call_nodes()
+        self._leaf_nodes()
+        self._prune_clusters()
 
-def _plan(root, model, show_grad, expand, names):
-    """Nodes, edges and clusters of the drawing, as plain Python objects."""
-    ops = [t for t in autograd.topological_order(root) if t._fn is not None]
-    leaves, seen = [], set()
-    for tensor in ops:
-        for parent in tensor._fn.inputs:
-            if parent._fn is None and id(parent) not in seen:
-                seen.add(id(parent))
-                leaves.append(parent)
-    if root._fn is None:
-        leaves = [root]
+    def _walk(self, root):
+        """Ops in topological order; leaves (deduplicated) with their drawn values."""
+        self.root_node = root._fn or root
+        self.ops = [node for node in autograd.topological_order(root)
+                    if isinstance(node, autograd.Function)]
+        self.leaves, self.leaf_id = [], {}        # leaf_id: id(parent entry) -> identity
+        seen = set()
+        for fn in self.ops:
+            for entry in fn.parents:
+                if isinstance(entry, autograd.Function) or id(entry) in self.leaf_id:
+                    continue
+                value = _leaf_value(entry)
+                ident = id(value.tensor) if value.tensor is not None else id(entry)
+                self.leaf_id[id(entry)] = ident
+                if ident not in seen:
+                    seen.add(ident)
+                    self.leaves.append((ident, value))
+        if root._fn is None:
+            self.leaves = [(id(root), _leaf_value(root))]
+            self.leaf_id[id(root)] = id(root)
 
-    # Names for leaves: the model's parameters and buffers, then the caller's.
-    leaf_name, buffer_ids = {}, set()
-    module_path, module_of_path = {}, {}
-    if model is not None:
-        for name, p in model.named_parameters():
-            leaf_name[id(p)] = name
-        for name, b in model.named_buffers():
-            leaf_name[id(b)] = name
-            buffer_ids.add(id(b))
-        for path, module in model.named_modules():
-            module_path[id(module)] = path
-            module_of_path[path] = module
-    for name, tensor in (names or {}).items():
-        leaf_name[id(tensor)] = name
+    def _ident(self, entry):
+        return id(entry) if isinstance(entry, autograd.Function) else self.leaf_id[id(entry)]
 
-    # Which module each op belongs to: the chain of `model`'s modules that were
-    # running (outermost first), cut at the first collapsed one.
-    # A leaf module is opened when it, or a module containing it, matches `expand`.
-    wants_open, is_collapsed = _expand_rule(expand), {}
+    def _name_leaves(self, model, names):
+        """Names for leaves: the model's parameters and buffers, then the caller's."""
+        self.leaf_name, self.buffer_ids = {}, set()
+        self.module_path, self.module_of_path = {}, {}
+        if model is not None:
+            for name, p in model.named_parameters():
+                self.leaf_name[id(p)] = name
+            for name, b in model.named_buffers():
+                self.leaf_name[id(b)] = name
+                self.buffer_ids.add(id(b))
+            for path, module in model.named_modules():
+                self.module_path[id(module)] = path
+                self.module_of_path[path] = module
+        for name, tensor in (names or {}).items():
+            self.leaf_name[id(tensor)] = name
 
-    def collapsed(module):
-        if id(module) not in is_collapsed:
-            path = module_path[id(module)]
-            prefixes = [""] + [path[:i] for i, ch in enumerate(path) if ch == "."] + [path]
-            has_children = any(True for _ in module.children())    # containers stay open
-            is_collapsed[id(module)] = not has_children and not any(
-                wants_open(p, module_of_path[p]) for p in dict.fromkeys(prefixes) if p in module_of_path)
-        return is_collapsed[id(module)]
+    def _collapsed(self, module, wants_open):
+        """A leaf module is one box unless it, or a module containing it, matches `expand`."""
+        path = self.module_path[id(module)]
+        prefixes = [""] + [path[:i] for i, ch in enumerate(path) if ch == "."] + [path]
+        has_children = any(True for _ in module.children())    # containers stay open
+        return not has_children and not any(
+            wants_open(p, self.module_of_path[p]) for p in dict.fromkeys(prefixes)
+            if p in self.module_of_path)
 
-    chain_of, unit_of = {}, {}
-    for tensor in ops:
-        chain = [m for m in tensor._fn.modules if id(m) in module_path]
-        for i, module in enumerate(chain):
-            if collapsed(module):
-                unit_of[id(tensor)] = module
-                chain = chain[:i + 1]
-                break
-        chain_of[id(tensor)] = chain
+    def _assign_module_calls(self, wants_open):
+        """For each op, the chain of module calls whose recorded range holds its
+        sequence number (outermost first), cut at the first collapsed module."""
+        calls = []                                 # (start, -end, preorder, module, call index)
+        for order, module in enumerate(self.module_of_path.values()):
+            for i, (start, end) in enumerate(module.call_ranges()):
+                calls.append((start, -end, order, module, i))
+        calls.sort(key=lambda call: call[:3])      # ranges nest: outer ones sort first
+        collapsed = {id(c[3]): self._collapsed(c[3], wants_open) for c in calls}
+        self.chain_of, self.unit_of = {}, {}
+        for fn in self.ops:
+            chain = []
+            for start, neg_end, _, module, i in calls:
+                if start <= fn.sequence_nr < -neg_end:
+                    chain.append(module)
+                    if collapsed[id(module)]:
+                        self.unit_of[id(fn)] = (module, i)
+                        break
+            self.chain_of[id(fn)] = chain
 
-    # One box per module *call*: ops of the same collapsed module joined by
-    # op-to-op edges are one call (a module used twice gives two boxes).
-    parent = {id(t): id(t) for t in ops if id(t) in unit_of}
-    for tensor in ops:
-        if id(tensor) not in unit_of:
-            continue
-        for inp in tensor._fn.inputs:
-            if id(inp) in parent and unit_of[id(inp)] is unit_of[id(tensor)]:
-                parent[_find(parent, id(inp))] = _find(parent, id(tensor))
+    def _assign_keys(self):
+        """One key per drawn node, numbered in topological order for stable output;
+        the ops of one call of a collapsed module share their box's key."""
+        self.key_of, self.groups = {}, {}
+        for i, (ident, _) in enumerate(self.leaves):
+            self.key_of[ident] = f"leaf{i}"
+        for i, fn in enumerate(self.ops):
+            unit = self.unit_of.get(id(fn))
+            if unit is None:
+                self.key_of[id(fn)] = f"op{i}"
+                continue
+            group = self.groups.setdefault((id(unit[0]), unit[1]), dict(
+                key=f"call{len(self.groups)}", module=unit[0], chain=self.chain_of[id(fn)][:-1],
+                ops=[], absorbed=[]))
+            group["ops"].append(fn)
+            self.key_of[id(fn)] = group["key"]
+        self.root_key = self.key_of[self._ident(self.root_node)]
+        self.consumers = {}
+        for fn in self.ops:
+            for entry in fn.parents:
+                self.consumers.setdefault(self._ident(entry), set()).add(self.key_of[id(fn)])
 
-    # Keys: one per drawn node, numbered in topological order for stable output.
-    key_of, groups = {}, {}
-    for i, tensor in enumerate(leaves):
-        key_of[id(tensor)] = f"leaf{i}"
-    for i, tensor in enumerate(ops):
-        if id(tensor) in unit_of:
-            group = _find(parent, id(tensor))
-            if group not in groups:
-                groups[group] = dict(key=f"call{len(groups)}", module=unit_of[id(tensor)],
-                                     chain=chain_of[id(tensor)][:-1], tensors=[], absorbed=[])
-            groups[group]["tensors"].append(tensor)
-            key_of[id(tensor)] = groups[group]["key"]
-        else:
-            key_of[id(tensor)] = f"op{i}"
-
-    consumers = {}
-    for tensor in ops:
-        for inp in tensor._fn.inputs:
-            consumers.setdefault(id(inp), set()).add(key_of[id(tensor)])
-
-    # A collapsed module's own parameters and buffers go into its box's label
-    # when nothing outside the box uses them.
-    absorbed = set()
-    group_by_key = {g["key"]: g for g in groups.values()}
-    for leaf in leaves:
-        users = consumers.get(id(leaf), set())
-        if len(users) == 1 and id(leaf) in leaf_name:
+    def _absorb_module_leaves(self):
+        """A collapsed module's own parameters and buffers go into its box's label
+        when nothing outside the box uses them."""
+        self.absorbed = set()
+        group_by_key = {g["key"]: g for g in self.groups.values()}
+        for ident, value in self.leaves:
+            users = self.consumers.get(ident, set())
+            if len(users) != 1 or ident not in self.leaf_name:
+                continue
             group = group_by_key.get(next(iter(users)))
-            if group is not None:
-                own = {id(v) for v in list(group["module"]._parameters.values())
-                       + list(group["module"]._buffers.values())}
-                if id(leaf) in own:
-                    absorbed.add(id(leaf))
-                    name = leaf_name[id(leaf)].rsplit(".", 1)[-1]
-                    group["absorbed"].append(f"{name} {_shape_text(leaf)}")
+            if group is None:
+                continue
+            module = group["module"]
+            own = {id(v) for v in (*module._parameters.values(), *module._buffers.values())}
+            if ident in own:
+                self.absorbed.add(ident)
+                name = self.leaf_name[ident].rsplit(".", 1)[-1]
+                group["absorbed"].append(f"{name} {_shape_text(value)}")
 
-    # Clusters: one per module of `model` that holds something drawn.
-    clusters = {}                              # path -> dict(parent path, title)
-
-    def cluster_for(chain):
+    def _cluster_for(self, chain):
+        """The cluster of the innermost module of `chain`, creating its ancestors."""
         if not chain:
             return None
         for i, module in enumerate(chain):
-            path = module_path[id(module)]
-            if path not in clusters:
-                parent_path = module_path[id(chain[i - 1])] if i else None
-                clusters[path] = dict(parent=parent_path, title=_module_title(path, module))
-        return module_path[id(chain[-1])]
+            path = self.module_path[id(module)]
+            if path not in self.clusters:
+                parent_path = self.module_path[id(chain[i - 1])] if i else None
+                self.clusters[path] = dict(parent=parent_path, title=_module_title(path, module))
+        return self.module_path[id(chain[-1])]
 
-    nodes, edges, edge_set = [], [], set()
-    root_key = key_of[id(root)]
-    record = show_grad
-    buffer_by_id = {}
-    for buffer_name, b in (model.named_buffers() if model is not None else ()):
-        buffer_by_id[id(b)] = buffer_by_id[id(b.data)] = (buffer_name, b)
-    state_nodes = {}
-    for tensor in ops:
-        fn, key = tensor._fn, key_of[id(tensor)]
-        if id(tensor) not in unit_of:
-            lines = [fn.name, f"{_shape_text(tensor)} {tensor.dtype}"]
+    def _edges_into(self, fn, key, once=None):
+        for entry in fn.parents:
+            ident = self._ident(entry)
+            source = self.key_of[ident]
+            if ident in self.absorbed:
+                continue
+            if once is not None and (source == key or (source, key) in once):
+                continue
+            if once is not None:
+                once.add((source, key))
+            self.edges.append((source, key, "solid"))
+
+    def _op_nodes(self):
+        """One box per op outside collapsed modules, its edges, and dashed edges
+        from the buffers it reads through its params (BatchNorm's running stats)."""
+        buffer_by_id, state_nodes, once = {}, {}, set()
+        for buffer_name, b in (self.model.named_buffers() if self.model is not None else ()):
+            buffer_by_id[id(b)] = buffer_by_id[id(b.data)] = (buffer_name, b)
+        for fn in self.ops:
+            key = self.key_of[id(fn)]
+            if id(fn) in self.unit_of:
+                self._edges_into(fn, key, once)
+                continue
+            value = _op_value(fn)
+            lines = [fn.name, f"{_shape_text(value)} {value.dtype}"]
             params = _params_text(fn)
             if params:
                 lines.append(params)
-            lines += [x for x in _grad_lines(tensor, show_grad) if x]
-            role = "root" if key == root_key else "op"
-            cluster = cluster_for(chain_of[id(tensor)])
-            nodes.append(_Node(key, role, lines, cluster, record and tensor.size == 1))
-            for inp in fn.inputs:
-                if id(inp) not in absorbed:
-                    edges.append((key_of[id(inp)], key, "solid"))
-            # Buffers the op reads through its params (BatchNorm's running stats).
-            for value in fn.params.values():
-                if id(value) not in buffer_by_id:
+            lines += [x for x in _grad_lines(value, self.show_grad) if x]
+            role = "root" if key == self.root_key else "op"
+            cluster = self._cluster_for(self.chain_of[id(fn)])
+            self.nodes.append(_Node(key, role, lines, cluster, self.show_grad and value.size == 1))
+            self._edges_into(fn, key)
+            for param in fn.params.values():
+                param = param() if isinstance(param, weakref.ref) else param
+                if id(param) not in buffer_by_id:
                     continue
-                buffer_name, b = buffer_by_id[id(value)]
+                buffer_name, b = buffer_by_id[id(param)]
                 if buffer_name not in state_nodes:
                     state_nodes[buffer_name] = f"state{len(state_nodes)}"
                     owner = buffer_name.rsplit(".", 1)[0] if "." in buffer_name else None
-                    nodes.append(_Node(state_nodes[buffer_name], "state",
-                                       [buffer_name, f"{_shape_text(b)} {b.dtype}"],
-                                       owner if owner in clusters else None))
-                edges.append((state_nodes[buffer_name], key, "dashed"))
-        else:
-            for inp in fn.inputs:
-                source = key_of[id(inp)]
-                if source != key and id(inp) not in absorbed and (source, key) not in edge_set:
-                    edge_set.add((source, key))
-                    edges.append((source, key, "solid"))
+                    self.nodes.append(_Node(state_nodes[buffer_name], "state",
+                                            [buffer_name, f"{_shape_text(b)} {b.dtype}"],
+                                            owner if owner in self.clusters else None))
+                self.edges.append((state_nodes[buffer_name], key, "dashed"))
 
-    for group in groups.values():
-        key, module = group["key"], group["module"]
-        outputs = [t for t in group["tensors"]
-                   if t is root or any(k != key for k in consumers.get(id(t), ()))]
-        outputs = outputs or group["tensors"][-1:]
-        lines = [_module_title(module_path[id(module)], module)]
-        lines += [f"out {_shape_text(t)} {t.dtype}" for t in outputs[:3]]
-        if group["absorbed"]:
-            lines.append(", ".join(group["absorbed"]))
-        n_ops = len(group["tensors"])
-        lines.append(f"{n_ops} op" + ("s" if n_ops > 1 else ""))
-        if show_grad and len(outputs) == 1:
-            lines += [x for x in _grad_lines(outputs[0], show_grad) if x]
-        role = "root" if key == root_key else "module"
-        nodes.append(_Node(key, role, lines, cluster_for(group["chain"])))
+    def _call_nodes(self):
+        """One box per call of a collapsed module: its outputs, absorbed leaves, op count."""
+        for group in self.groups.values():
+            key, module = group["key"], group["module"]
+            outputs = [fn for fn in group["ops"] if fn is self.root_node
+                       or any(k != key for k in self.consumers.get(id(fn), ()))]
+            outputs = [_op_value(fn) for fn in outputs or group["ops"][-1:]]
+            lines = [_module_title(self.module_path[id(module)], module)]
+            lines += [f"out {_shape_text(v)} {v.dtype}" for v in outputs[:3]]
+            if group["absorbed"]:
+                lines.append(", ".join(group["absorbed"]))
+            n_ops = len(group["ops"])
+            lines.append(f"{n_ops} op" + ("s" if n_ops > 1 else ""))
+            if self.show_grad and len(outputs) == 1:
+                lines += [x for x in _grad_lines(outputs[0], self.show_grad) if x]
+            role = "root" if key == self.root_key else "module"
+            self.nodes.append(_Node(key, role, lines, self._cluster_for(group["chain"])))
 
-    for leaf in leaves:
-        if id(leaf) in absorbed:
-            continue
-        name = leaf_name.get(id(leaf))
-        if id(leaf) in buffer_ids:
-            role = "buffer"
-        elif leaf.requires_grad or isinstance(leaf, Parameter):
-            role = "param"
-        else:
-            role = "input"
-        if name is None:
-            if role == "param":
-                name = "parameter" if isinstance(leaf, Parameter) else "leaf"
-            elif leaf.size == 1:
-                name = f"const {leaf.data.item():.4g}"
+    def _leaf_nodes(self):
+        for ident, value in self.leaves:
+            if ident in self.absorbed:
+                continue
+            tensor, name = value.tensor, self.leaf_name.get(ident)
+            is_param = isinstance(tensor, Parameter)
+            if ident in self.buffer_ids:
+                role = "buffer"
             else:
-                name = "input"
-        owner = name.rsplit(".", 1)[0] if "." in name else None
-        if isinstance(leaf, Parameter) and not leaf.requires_grad:
-            name += " (frozen)"
-        lines = [name, f"{_shape_text(leaf)} {leaf.dtype}"]
-        lines += [x for x in _grad_lines(leaf, show_grad) if x]
-        if key_of[id(leaf)] == root_key:
-            role = "root"
-        cluster = owner if owner in clusters else None
-        nodes.append(_Node(key_of[id(leaf)], role, lines, cluster, record and leaf.size == 1))
+                wants_grad = is_param or (tensor is not None and tensor.requires_grad)
+                role = "param" if wants_grad else "input"
+            if name is None:
+                if role == "param":
+                    name = "parameter" if is_param else "leaf"
+                elif value.value is not None:
+                    name = f"const {value.value:.4g}"
+                else:
+                    name = "input"
+            owner = name.rsplit(".", 1)[0] if "." in name else None
+            if is_param and not tensor.requires_grad:
+                name += " (frozen)"
+            lines = [name, f"{_shape_text(value)} {value.dtype}"]
+            lines += [x for x in _grad_lines(value, self.show_grad) if x]
+            key = self.key_of[ident]
+            role = "root" if key == self.root_key else role
+            cluster = owner if owner in self.clusters else None
+            self.nodes.append(_Node(key, role, lines, cluster, self.show_grad and value.size == 1))
 
-    # Keep only clusters that hold a node, directly or through a sub-cluster.
-    used = set()
-    for node in nodes:
-        path = node.cluster
-        while path is not None and path not in used:
-            used.add(path)
-            path = clusters[path]["parent"]
-    clusters = {p: c for p, c in clusters.items() if p in used}
-    return nodes, edges, clusters
+    def _prune_clusters(self):
+        """Keep only clusters that hold a node, directly or through a sub-cluster."""
+        used = set()
+        for node in self.nodes:
+            path = node.cluster
+            while path is not None and path not in used:
+                used.add(path)
+                path = self.clusters[path]["parent"]
+        self.clusters = {p: c for p, c in self.clusters.items() if p in used}
 
 
 # ---- building the Digraph ---------------------------------------------------------
@@ -442,7 +503,8 @@ def draw_graph(root, model=None, show_grad=False, expand=None, rankdir="TB", max
     The returned graph renders with `render(graph, path)` or `graph.render`;
     it needs the Graphviz `dot` program only for rendering, not to be built.
     """
-    nodes, edges, clusters = _plan(root, model, show_grad, expand, names)
+    plan = _Plan(root, model, show_grad, expand, names)
+    nodes, edges, clusters = plan.nodes, plan.edges, plan.clusters
     if len(nodes) > max_nodes:
         hint = ("pass model= to collapse each module call into one box"
                 if model is None else
