@@ -20,7 +20,8 @@ MAX_LINE = 99
 # Each layer: (name, files relative to minigrad/ as prefixes).
 LAYERS = [
     ("engine (tensor.py + autograd.py)", ["tensor.py", "autograd.py"]),
-    ("ops/", ["ops/"]),
+    # Tensor's operator methods only route to ops/, so they count with ops/.
+    ("ops/ (+ tensor_methods.py)", ["ops/", "tensor_methods.py"]),
     ("nn/", ["nn/"]),
     ("optim/", ["optim/"]),
     ("kernels/reference/", ["kernels/reference/"]),
@@ -32,7 +33,8 @@ LAYERS = [
 ]
 BUDGETS = [
     ("engine", ["tensor.py", "autograd.py"], 300),
-    ("engine + ops/ + nn/ + optim/", ["tensor.py", "autograd.py", "ops/", "nn/", "optim/"], 2500),
+    ("engine + ops/ + nn/ + optim/",
+     ["tensor.py", "autograd.py", "tensor_methods.py", "ops/", "nn/", "optim/"], 2500),
     ("whole package", [""], 5000),
 ]
 
