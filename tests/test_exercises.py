@@ -14,8 +14,8 @@ def write_solution(tmp_path, exercise, source=None):
     module = exercise["target"].split(":")[0]
     source = source or textwrap.dedent(inspect.getsource(resolve(exercise["target"])[2]))
     path = tmp_path / f"{exercise['name']}.py"
-    path.write_text(f"import importlib\nglobals().update(vars(importlib.import_module({module!r})))\n"
-                    + source)
+    header = f"import importlib\nglobals().update(vars(importlib.import_module({module!r})))\n"
+    path.write_text(header + source)
     return path
 
 

@@ -1,4 +1,4 @@
-"""python -m minigrad.exercises list | start NAME | check NAME | hint NAME [LEVEL] | solution NAME"""
+"""python -m minigrad.exercises list | start | check | hint NAME [LEVEL] | solution"""
 import argparse
 import inspect
 import os
@@ -55,7 +55,8 @@ def check(exercise, folder, file=None, quiet=False):
            "--minigrad-file", str(path.resolve()), *exercise["tests"]]
     if exercise.get("k"):
         cmd += ["-k", exercise["k"]]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    path_list = [str(REPO), os.environ.get("PYTHONPATH", "")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path_list))
     run = subprocess.run(cmd, cwd=REPO, env=env, capture_output=quiet, text=True)
     if not quiet:
         print("PASSED: your function passes the project's tests" if run.returncode == 0

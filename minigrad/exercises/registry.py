@@ -66,8 +66,9 @@ EXERCISES = [
                 "_scale_rows(...), then _unrows(...) back to the logits' shape."]),
     dict(name="bn_stats", level=2,
          target=f"{BN}:batch_stats_ref", swap=[f"{BN}:batch_stats_ref", f"{BN}:batch_stats"],
-         tests=[f"tests/test_kernels_batchnorm.py::test_lecture_worked_example",
-                "tests/test_kernels_batchnorm.py::test_float32_far_from_zero_normalizes_to_unit_variance",
+         tests=["tests/test_kernels_batchnorm.py::test_lecture_worked_example",
+                "tests/test_kernels_batchnorm.py::"
+                "test_float32_far_from_zero_normalizes_to_unit_variance",
                 "tests/test_batchnorm.py::test_training_forward_matches_the_formulas"],
          hints=["x3 is (N, C, S): channel c's values are x3[:, c, :]; reduce over axes (0, 2).",
                 "Accumulate in float64 (dtype=np.float64) so float32 far from zero stays exact.",
@@ -128,7 +129,8 @@ EXERCISES = [
          hints=["Per parameter keep step, exp_avg (m) and exp_avg_sq (v) in self.state[p].",
                 "m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g; bias-correct with 1 - b**t.",
                 "p -= lr / (1 - b1**t) * m / (sqrt(v) / sqrt(1 - b2**t) + eps). AdamW "
-                "(self.decoupled_weight_decay) shrinks p by 1 - lr*wd instead of adding wd*p to g."]),
+                "(self.decoupled_weight_decay) shrinks p by 1 - lr*wd instead of adding "
+                "wd*p to g."]),
 ]
 
 BY_NAME = {e["name"]: e for e in EXERCISES}
