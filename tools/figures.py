@@ -1,5 +1,6 @@
 """Draw the learner's figures into docs/img/ (`make figures`), byte for byte reproducibly.
 
+bn_datapath.png: BatchNorm2d's forward and backward as the arrays they move.
 norm_axes.png: which values share one statistic in batch, layer, instance and group norm,
 drawn as PyTorch's (N, C, H*W) cube picture.
 """
@@ -55,7 +56,48 @@ def norm_axes(path):
     plt.close(fig)
 
 
-FIGURES = {"norm_axes.png": norm_axes}
+def _box(ax, xy, text, colour="#eef3fb"):
+    ax.text(*xy, text, ha="center", va="center", fontsize=9,
+            bbox=dict(boxstyle="round,pad=0.4", facecolor=colour, edgecolor="#335"))
+
+
+def _arrow(ax, start, end, text=""):
+    ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="->", color="#335"))
+    if text:
+        ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.12, text,
+                ha="center", fontsize=7, color="#335")
+
+
+def bn_datapath(path):
+    """BatchNorm2d's forward (top row) and backward (bottom row) as array shapes."""
+    fig, ax = plt.subplots(figsize=(11, 3.4))
+    top = [(0.6, "x (N, C, H, W)"), (2.5, "x3 (N, C, H·W)\nview, no copy"),
+           (4.6, "per channel c:\nsum x, sum (x - mean)²\nfloat64 (C,)"),
+           (6.9, "mean, invstd (C,)\nbroadcast back"),
+           (9.1, "y = x·scale + shift\n(N, C, H·W) -> NCHW")]
+    bottom = [(9.1, "dy (N, C, H, W)"),
+              (6.9, "reductions: sum_dy,\nsum_dy·xhat  (C,)\n= dbeta, dgamma"),
+              (4.6, "xhat recomputed\nfrom x, mean, invstd"),
+              (2.5, "dx = γ·invstd/M·(M·dy\n - sum_dy - xhat·sum_dy_xhat)"),
+              (0.6, "dx (N, C, H, W)")]
+    for row, y, colour in ((top, 1.6, "#eef3fb"), (bottom, 0.2, "#fbefe6")):
+        for (x, text), nxt in zip(row, row[1:] + [None]):
+            _box(ax, (x, y), text, colour)
+            if nxt:
+                step = 0.75 if nxt[0] > x else -0.75
+                _arrow(ax, (x + step, y), (nxt[0] - step, y))
+    ax.text(0.0, 2.35, "forward (training)", fontsize=9, weight="bold")
+    ax.text(0.0, -0.55, "backward: one pass for the two sums, one pass to write dx",
+            fontsize=9, weight="bold")
+    ax.set_xlim(-0.5, 10.3)
+    ax.set_ylim(-0.7, 2.5)
+    ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, metadata={"Software": None})
+    plt.close(fig)
+
+
+FIGURES = {"norm_axes.png": norm_axes, "bn_datapath.png": bn_datapath}
 
 
 def main(out=OUT):
