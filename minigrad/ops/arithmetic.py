@@ -8,7 +8,7 @@ import numbers
 import numpy as np
 
 from minigrad.autograd import Function
-from minigrad.ops.common import check_broadcastable, pair_of_tensors
+from minigrad.ops.common import broadcast_pair, pair_of_tensors
 from minigrad.tensor import Tensor
 
 
@@ -18,14 +18,6 @@ class Add(Function):
 
     def backward(self, grad):
         return grad, grad
-
-
-class Sub(Function):
-    def forward(self, a, b):
-        return a - b
-
-    def backward(self, grad):
-        return grad, -grad
 
 
 class Mul(Function):
@@ -126,26 +118,21 @@ class MatMul(Function):
         return grad_a, grad_b
 
 
-def _binary(function, name, a, b):
-    a, b = pair_of_tensors(a, b, op=name, true_division=function is Div)
-    check_broadcastable(name, a, b)
-    return function.apply(a, b)
-
-
 def add(a, b):
-    return _binary(Add, "add", a, b)
+    return Add.apply(*broadcast_pair("add", a, b))
 
 
 def sub(a, b):
-    return _binary(Sub, "sub", a, b)
+    a, b = broadcast_pair("sub", a, b)
+    return Add.apply(a, Neg.apply(b))
 
 
 def mul(a, b):
-    return _binary(Mul, "mul", a, b)
+    return Mul.apply(*broadcast_pair("mul", a, b))
 
 
 def div(a, b):
-    return _binary(Div, "div", a, b)
+    return Div.apply(*broadcast_pair("div", a, b, true_division=True))
 
 
 def neg(a):
@@ -156,10 +143,10 @@ def pow(x, exponent):
     """x ** exponent: a constant real exponent, or a tensor one (then either side may be
     a constant, e.g. 2 ** t, and both broadcast)."""
     if isinstance(exponent, (Tensor, np.ndarray)) or not isinstance(x, Tensor):
-        a, b = pair_of_tensors(x, exponent)
-        check_broadcastable("pow", a, b)
+        a, b = broadcast_pair("pow", x, exponent)
         if a.dtype.kind != "f" or b.dtype.kind != "f":
-            raise TypeError(f"pow with a tensor exponent needs float operands, got {a.dtype} and {b.dtype}")
+            raise TypeError(f"pow with a tensor exponent needs float operands, "
+                            f"got {a.dtype} and {b.dtype}")
         return PowTensor.apply(a, b)
     if not isinstance(exponent, numbers.Real) or isinstance(exponent, bool):
         raise TypeError(f"pow supports a real number or a tensor as exponent, got {type(exponent).__name__}")

@@ -1,5 +1,5 @@
 """Elementwise functions: exp, log, sqrt, abs, relu, sigmoid, tanh, sin, cos, erf,
-maximum/minimum, clip, and the non-differentiable cast."""
+maximum/minimum, clip (composed: where), and the non-differentiable cast."""
 import math
 
 import numpy as np
@@ -7,7 +7,8 @@ import numpy as np
 from minigrad.autograd import Function
 from minigrad.kernels import activation as activation_kernels
 from minigrad.tensor import check_dtype
-from minigrad.ops.common import check_broadcastable, pair_of_tensors, to_float
+from minigrad.ops.common import broadcast_pair, check_float, to_float
+from minigrad.ops.select import where
 
 
 class Exp(Function):
@@ -97,20 +98,20 @@ class Tanh(Function):
 
 class Sin(Function):
     def forward(self, x):
-        self.x = x
+        self.save_for_backward(x)
         return np.sin(x)
 
     def backward(self, grad):
-        return grad * np.cos(self.x)
+        return grad * np.cos(self.saved_arrays[0])
 
 
 class Cos(Function):
     def forward(self, x):
-        self.x = x
+        self.save_for_backward(x)
         return np.cos(x)
 
     def backward(self, grad):
-        return -grad * np.sin(self.x)
+        return -grad * np.sin(self.saved_arrays[0])
 
 
 _erf = np.frompyfunc(math.erf, 1, 1)
@@ -121,55 +122,33 @@ class Erf(Function):
     goes through math.erf: exact, but a Python call per element."""
 
     def forward(self, x):
-        self.x = x
+        self.save_for_backward(x)
         return _erf(x).astype(x.dtype)
 
     def backward(self, grad):
-        return grad * (2 / math.sqrt(math.pi)) * np.exp(-self.x * self.x)
+        (x,) = self.saved_arrays
+        return grad * (2 / math.sqrt(math.pi)) * np.exp(-x * x)
 
 
 class Maximum(Function):
     """Elementwise max; where a == b each side gets half the gradient (as PyTorch)."""
 
-    def forward(self, a, b):
-        self.save_for_backward(a, b)
-        return np.maximum(a, b)
-
-    def backward(self, grad):
-        a, b = self.saved_arrays
-        share_a = (a > b) + 0.5 * (a == b)
-        share_a = share_a.astype(grad.dtype)
-        return grad * share_a, grad * (1 - share_a)
-
-
-class Minimum(Function):
-    """Elementwise min; where a == b each side gets half the gradient (as PyTorch)."""
+    pick, wins = staticmethod(np.maximum), staticmethod(np.greater)
 
     def forward(self, a, b):
         self.save_for_backward(a, b)
-        return np.minimum(a, b)
+        return self.pick(a, b)
 
     def backward(self, grad):
         a, b = self.saved_arrays
-        share_a = (a < b) + 0.5 * (a == b)
-        share_a = share_a.astype(grad.dtype)
+        share_a = (self.wins(a, b) + 0.5 * (a == b)).astype(grad.dtype)
         return grad * share_a, grad * (1 - share_a)
 
 
-class Clip(Function):
-    """Clamp to [low, high]; the gradient passes where low <= x <= high (as PyTorch)."""
+class Minimum(Maximum):
+    """Elementwise min, with maximum's tie rule."""
 
-    def forward(self, x, low, high):
-        inside = np.ones(x.shape, dtype=bool)
-        if low is not None:
-            inside &= x >= low
-        if high is not None:
-            inside &= x <= high
-        self.save_for_backward(inside)
-        return np.clip(x, low, high)
-
-    def backward(self, grad):
-        return grad * self.saved_arrays[0]
+    pick, wins = staticmethod(np.minimum), staticmethod(np.less)
 
 
 class Cast(Function):
@@ -200,32 +179,30 @@ def cos(x): return Cos.apply(to_float(x))
 
 
 def erf(x):
-    if x.dtype.kind != "f":
-        raise TypeError(f"erf needs a float tensor, got dtype {x.dtype}")
+    check_float("erf", x)
     return Erf.apply(x)
 
 
 def maximum(a, b):
-    a, b = pair_of_tensors(a, b, op="maximum")
-    check_broadcastable("maximum", a, b)
-    return Maximum.apply(a, b)
+    return Maximum.apply(*broadcast_pair("maximum", a, b))
 
 
 def minimum(a, b):
-    a, b = pair_of_tensors(a, b, op="minimum")
-    check_broadcastable("minimum", a, b)
-    return Minimum.apply(a, b)
+    return Minimum.apply(*broadcast_pair("minimum", a, b))
 
 
 def clip(x, min=None, max=None):
+    """x clamped to [min, max]; the gradient passes where min <= x <= max (as PyTorch)."""
     if min is None and max is None:
         raise ValueError("clip needs at least one of min and max")
     if min is not None and max is not None and min > max:
         raise ValueError(f"clip: min ({min}) is greater than max ({max})")
-    cast = x.dtype.type if x.dtype.kind == "f" else (lambda v: v)
-    low = None if min is None else cast(min)
-    high = None if max is None else cast(max)
-    return Clip.apply(x, low=low, high=high)
+    inside = np.ones(x.shape, dtype=bool)
+    if min is not None:
+        inside &= x.data >= min
+    if max is not None:
+        inside &= x.data <= max
+    return where(inside, x, np.clip(x.data, min, max))
 
 
 def cast(x, dtype):
