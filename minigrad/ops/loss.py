@@ -1,5 +1,5 @@
-"""Loss functions as single ops: cross_entropy (fused log-softmax + NLL),
-nll_loss and mse_loss, each with reduction 'mean' | 'sum' | 'none'.
+"""Loss functions: cross_entropy (one fused log-softmax + NLL op), nll_loss
+(one op) and mse_loss (composed), each with reduction 'mean' | 'sum' | 'none'.
 
 Class-index losses take logits (N, C), (C,) or (N, C, d1, ...) and integer
 targets (N,), () or (N, d1, ...), as PyTorch does. Internally the class axis
@@ -12,7 +12,7 @@ subtracts each row's maximum first, so logits of +-3e4 stay finite in float32.
 import numpy as np
 
 from minigrad.autograd import Function
-from minigrad.ops.common import as_tensor
+from minigrad.ops.common import as_tensor, check_float
 from minigrad.ops.softmax import log_softmax_array
 from minigrad.tensor import Tensor
 
@@ -113,20 +113,13 @@ class NLLLoss(Function):
         return _unrows(grad_rows, self.shape)
 
 
-class MSELoss(Function):
-    """(input - target)^2, reduced; both inputs may require grad."""
-
-    def forward(self, x, target, *, reduction):
-        self.reduction = reduction
-        diff = x - target
-        self.save_for_backward(diff)
-        return _reduce(diff * diff, reduction, diff.shape)
-
-    def backward(self, grad):
-        (diff,) = self.saved_arrays
-        scale = 2 * grad if self.reduction != "mean" else 2 * grad / diff.size
-        dx = diff * scale
-        return dx, -dx
+def reduce_losses(losses, reduction, weight=None):
+    """Per-element losses (a Tensor), optionally weighted, reduced: composed ops."""
+    if weight is not None:
+        losses = losses * weight
+    if reduction == "none":
+        return losses
+    return losses.sum() if reduction == "sum" else losses.mean()
 
 
 # ---------------------------------------------------------------- argument checks
@@ -194,8 +187,8 @@ def mse_loss(input, target, reduction="mean"):
     _check_reduction("mse_loss", reduction)
     target = as_tensor(target, like=input)
     if input.shape != target.shape:
-        raise ValueError(f"mse_loss: input of shape {input.shape} and target of shape {target.shape} differ "
-                         f"(broadcasting them is almost always a bug; reshape one explicitly)")
-    if input.dtype.kind != "f":
-        raise TypeError(f"mse_loss needs a float input, got {input.dtype}")
-    return MSELoss.apply(input, target, reduction=reduction)
+        raise ValueError(f"mse_loss: input of shape {input.shape} and target of shape "
+                         f"{target.shape} differ (broadcasting them is almost always a bug; reshape one explicitly)")
+    check_float("mse_loss", input, "input")
+    diff = input - target
+    return reduce_losses(diff * diff, reduction)

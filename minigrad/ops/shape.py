@@ -1,6 +1,6 @@
 """Ops that move values around without changing them: reshape, permute,
-transpose, flatten, squeeze/unsqueeze, indexing, cat, stack, pad, and the
-compositions expand, repeat and flip.
+transpose, flatten, squeeze/unsqueeze, indexing, cat, pad, and the
+compositions stack, expand, repeat and flip.
 
 Their backward moves the gradient back to where each value came from.
 """
@@ -63,15 +63,6 @@ class Cat(Function):
 
     def backward(self, grad):
         return tuple(np.split(grad, self.bounds, axis=self.axis))
-
-
-class Stack(Function):
-    def forward(self, *arrays, axis):
-        self.axis = axis
-        return np.stack(arrays, axis=axis)
-
-    def backward(self, grad):
-        return tuple(np.moveaxis(grad, self.axis, 0))
 
 
 class Pad(Function):
@@ -210,9 +201,10 @@ def stack(tensors, dim=0, *, axis=None):
     tensors = _check_same_rank("stack", tensors, dim)
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
-            raise ValueError(f"stack needs equal shapes: tensor 0 has {tensors[0].shape}, tensor {i} has {t.shape}")
+            raise ValueError(f"stack needs equal shapes: tensor 0 has {tensors[0].shape}, "
+                             f"tensor {i} has {t.shape}")
     axis = resolve_axis(dim if axis is None else axis, tensors[0].ndim + 1)[0]
-    return Stack.apply(*tensors, axis=axis)
+    return Cat.apply(*(unsqueeze(t, axis) for t in tensors), axis=axis)
 
 
 def pad(x, pad, value=0.0):
