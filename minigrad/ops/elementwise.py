@@ -11,46 +11,6 @@ from minigrad.ops.common import broadcast_pair, check_float, to_float
 from minigrad.ops.select import where
 
 
-class Exp(Function):
-    def forward(self, x):
-        y = np.exp(x)
-        self.save_for_backward(y)
-        return y
-
-    def backward(self, grad):
-        return grad * self.saved_arrays[0]
-
-
-class Log(Function):
-    def forward(self, x):
-        self.save_for_backward(x)
-        return np.log(x)
-
-    def backward(self, grad):
-        return grad / self.saved_arrays[0]
-
-
-class Sqrt(Function):
-    def forward(self, x):
-        y = np.sqrt(x)
-        self.save_for_backward(y)
-        return y
-
-    def backward(self, grad):
-        return grad / (2 * self.saved_arrays[0])
-
-
-class Abs(Function):
-    """|x|; the gradient at 0 is 0 (np.sign), as in PyTorch."""
-
-    def forward(self, x):
-        self.save_for_backward(x)
-        return np.abs(x)
-
-    def backward(self, grad):
-        return grad * np.sign(self.saved_arrays[0])
-
-
 class ReLU(Function):
     """max(x, 0); the gradient at 0 is 0, as in PyTorch.
 
@@ -68,66 +28,46 @@ class ReLU(Function):
         return activation_kernels.relu_backward(grad, self.saved_arrays[0])
 
 
+class Unary(Function):
+    """y = f(x) whose derivative is a function of x, or of y when `of_output` (then
+    y is what the backward keeps). The unary ops below are rows of this table."""
+
+    f = derivative = None
+    of_output = False
+
+    def forward(self, x):
+        y = self.f(x)
+        self.save_for_backward(y if self.of_output else x)
+        return y
+
+    def backward(self, grad):
+        return grad * self.derivative(self.saved_arrays[0])
+
+
+def _unary(name, f, derivative, of_output=False):
+    body = dict(f=staticmethod(f), derivative=staticmethod(derivative), of_output=of_output)
+    return type(name, (Unary,), body)
+
+
 def stable_sigmoid(x: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-x)) without overflow: exp only ever sees -|x|."""
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-class Sigmoid(Function):
-    def forward(self, x):
-        y = stable_sigmoid(x)
-        self.save_for_backward(y)
-        return y
-
-    def backward(self, grad):
-        (y,) = self.saved_arrays
-        return grad * y * (1 - y)
-
-
-class Tanh(Function):
-    def forward(self, x):
-        y = np.tanh(x)
-        self.save_for_backward(y)
-        return y
-
-    def backward(self, grad):
-        (y,) = self.saved_arrays
-        return grad * (1 - y * y)
-
-
-class Sin(Function):
-    def forward(self, x):
-        self.save_for_backward(x)
-        return np.sin(x)
-
-    def backward(self, grad):
-        return grad * np.cos(self.saved_arrays[0])
-
-
-class Cos(Function):
-    def forward(self, x):
-        self.save_for_backward(x)
-        return np.cos(x)
-
-    def backward(self, grad):
-        return -grad * np.sin(self.saved_arrays[0])
-
-
+# numpy has no erf, so each element goes through math.erf: exact, but a Python call each.
 _erf = np.frompyfunc(math.erf, 1, 1)
 
-
-class Erf(Function):
-    """The error function (for the exact GELU). numpy has no erf, so each element
-    goes through math.erf: exact, but a Python call per element."""
-
-    def forward(self, x):
-        self.save_for_backward(x)
-        return _erf(x).astype(x.dtype)
-
-    def backward(self, grad):
-        (x,) = self.saved_arrays
-        return grad * (2 / math.sqrt(math.pi)) * np.exp(-x * x)
+Exp = _unary("Exp", np.exp, lambda y: y, of_output=True)
+Log = _unary("Log", np.log, lambda x: 1 / x)
+Sqrt = _unary("Sqrt", np.sqrt, lambda y: 0.5 / y, of_output=True)
+Abs = _unary("Abs", np.abs, np.sign)                # the gradient at 0 is 0, as in PyTorch
+Sigmoid = _unary("Sigmoid", stable_sigmoid, lambda y: y * (1 - y), of_output=True)
+Tanh = _unary("Tanh", np.tanh, lambda y: 1 - y * y, of_output=True)
+Sin = _unary("Sin", np.sin, np.cos)
+Cos = _unary("Cos", np.cos, lambda x: -np.sin(x))
+Erf = _unary("Erf", lambda x: _erf(x).astype(x.dtype),
+             lambda x: (2 / math.sqrt(math.pi)) * np.exp(-x * x))
 
 
 class Maximum(Function):
