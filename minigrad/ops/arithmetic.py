@@ -52,30 +52,18 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """x ** p for a constant exponent p."""
+    """a ** b, b a tensor or a constant `exponent` (a number of a's dtype).
 
-    def forward(self, x, exponent):
-        self.save_for_backward(x)
-        self.exponent = exponent
-        return x ** exponent
+    Gradients as PyTorch defines them at the edges: d/da is 0 where b == 0 (even at
+    a = 0), and d/db = a ** b * log(a) is 0 where a == 0 and b >= 0 (its limit), so
+    0 ** b stays differentiable in b; a negative base gives nan for d/db (log of it)."""
 
-    def backward(self, grad):
-        p, (x,) = self.exponent, self.saved_arrays
-        if p == 0:
-            return np.zeros_like(grad)       # d/dx x**0 = 0 everywhere, even at x = 0 (PyTorch)
-        return grad * (p * x ** (p - 1))
-
-
-class PowTensor(Function):
-    """a ** b with a tensor exponent (or a constant base: 2 ** t).
-
-    Gradients as PyTorch defines them at the edges: d/da is 0 where b == 0, and
-    d/db = a ** b * log(a) is 0 where a == 0 and b >= 0 (its limit), so 0 ** b
-    stays differentiable in b; a negative base gives nan for d/db (log of it)."""
-
-    def forward(self, a, b):
+    def forward(self, a, b=None, *, exponent=None):
+        # A constant exponent is a param, not an input: graphs show x ** 2 as one node.
+        b = np.asarray(exponent) if b is None else b
+        self.needs_b = self.needs_input_grad[1:] == (True,)
         y = a ** b
-        self.save_for_backward(a, b, y)
+        self.save_for_backward(a, b, y if self.needs_b else None)
         return y
 
     def backward(self, grad):
@@ -84,9 +72,9 @@ class PowTensor(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             if self.needs_input_grad[0]:
                 grad_a = grad * np.where(b == 0, 0, b * a ** (b - 1))
-            if self.needs_input_grad[1]:
+            if self.needs_b:
                 grad_b = grad * np.where((a == 0) & (b >= 0), 0, y * np.log(a))
-        return grad_a, grad_b
+        return (grad_a, grad_b)[:len(self.needs_input_grad)]
 
 
 class MatMul(Function):
@@ -147,9 +135,10 @@ def pow(x, exponent):
         if a.dtype.kind != "f" or b.dtype.kind != "f":
             raise TypeError(f"pow with a tensor exponent needs float operands, "
                             f"got {a.dtype} and {b.dtype}")
-        return PowTensor.apply(a, b)
+        return Pow.apply(a, b)
     if not isinstance(exponent, numbers.Real) or isinstance(exponent, bool):
-        raise TypeError(f"pow supports a real number or a tensor as exponent, got {type(exponent).__name__}")
+        raise TypeError(f"pow supports a real number or a tensor as exponent, "
+                        f"got {type(exponent).__name__}")
     if x.dtype.kind == "f":
         exponent = x.dtype.type(exponent)   # a Python float must not upcast float32
     return Pow.apply(x, exponent=exponent)
