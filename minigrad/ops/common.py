@@ -96,12 +96,7 @@ def resolve_axis(axis, ndim, dim=None):
         axis, name = dim, "dim"
     if axis is None:
         return None
-    if isinstance(axis, (int, np.integer)) and not isinstance(axis, bool):
-        axes = (axis,)
-    elif isinstance(axis, (tuple, list)):
-        axes = tuple(axis)
-    else:
-        axes = (axis,)
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
     bound = max(ndim, 1)
     normalized = []
     for a in axes:
