@@ -40,13 +40,14 @@ def normalize_over(x, groups, eps=1e-5, stats_out=None):
     return y.reshape(*x.shape)
 
 
-def _channel_affine(y, weight, bias):
-    """y (N, C, *) * weight (C,) + bias (C,), broadcast over N and the spatial axes."""
-    shape = (y.shape[1],) + (1,) * (y.ndim - 2)
+def _channel_affine(y, weight, bias, per_element=False):
+    """y (N, C, *) * weight (C,) + bias (C,), broadcast over N and the spatial axes;
+    per_element: weight and bias have y's trailing shape and broadcast as they are."""
+    shape = None if per_element else (y.shape[1],) + (1,) * (y.ndim - 2)
     if weight is not None:
-        y = y * weight.reshape(*shape)
+        y = y * (weight if per_element else weight.reshape(*shape))
     if bias is not None:
-        y = y + bias.reshape(*shape)
+        y = y + (bias if per_element else bias.reshape(*shape))
     return y
 
 
@@ -77,12 +78,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     _check_param("layer_norm", "bias", bias, shape)
     _check_eps("layer_norm", eps)
     y = normalize_over(input, int(np.prod(input.shape[:input.ndim - k], dtype=np.int64)), eps)
-    # weight and bias have the trailing shape, so plain broadcasting is per element.
-    if weight is not None:
-        y = y * weight
-    if bias is not None:
-        y = y + bias
-    return y
+    return _channel_affine(y, weight, bias, per_element=True)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
