@@ -47,8 +47,7 @@ class TensorMethods:
     def astype(self, dtype) -> "Tensor":
         return _ops.cast(self, np.dtype(dtype))
 
-    def to(self, dtype) -> "Tensor":
-        return self.astype(dtype)
+    to = astype
 
     def float(self) -> "Tensor":
         return self.astype(np.float32)
