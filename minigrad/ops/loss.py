@@ -35,12 +35,11 @@ def _unrows(rows: np.ndarray, shape: tuple) -> np.ndarray:
     return np.moveaxis(moved, -1, 1)
 
 
-def _reduce(losses: np.ndarray, reduction: str, target_shape: tuple, count=None) -> np.ndarray:
-    """'mean' divides by `count` (the non-ignored targets; all of them by default):
-    every target ignored gives nan, as in PyTorch."""
+def _reduce(losses: np.ndarray, reduction: str, target_shape: tuple, count) -> np.ndarray:
+    """'mean' divides by `count`, the non-ignored targets: every target ignored
+    gives nan, as in PyTorch."""
     if reduction == "none":
         return losses.reshape(target_shape)
-    count = losses.size if count is None else count
     with np.errstate(invalid="ignore", divide="ignore"):
         total = losses.sum() if reduction == "sum" else losses.sum() / losses.dtype.type(count)
     return np.asarray(total, dtype=losses.dtype)
@@ -178,7 +177,8 @@ def mse_loss(input, target, reduction="mean"):
     target = as_tensor(target, like=input)
     if input.shape != target.shape:
         raise ValueError(f"mse_loss: input of shape {input.shape} and target of shape "
-                         f"{target.shape} differ (broadcasting them is almost always a bug; reshape one explicitly)")
+                         f"{target.shape} differ (broadcasting them is almost always a bug; "
+                         "reshape one explicitly)")
     check_float("mse_loss", input, "input")
     diff = input - target
     return reduce_losses(diff * diff, reduction)
