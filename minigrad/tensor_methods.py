@@ -47,8 +47,7 @@ class TensorMethods:
     def astype(self, dtype) -> "Tensor":
         return _ops.cast(self, np.dtype(dtype))
 
-    def to(self, dtype) -> "Tensor":
-        return self.astype(dtype)
+    to = astype
 
     def float(self) -> "Tensor":
         return self.astype(np.float32)
@@ -124,36 +123,5 @@ class TensorMethods:
             raise RuntimeError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
         return bool(self.data)
 
-    def matmul(self, other): return _ops.matmul(self, other)
-    def exp(self): return _ops.exp(self)
-    def log(self): return _ops.log(self)
-    def sqrt(self): return _ops.sqrt(self)
-    def abs(self): return _ops.abs(self)
-    def relu(self): return _ops.relu(self)
-    def sigmoid(self): return _ops.sigmoid(self)
-    def tanh(self): return _ops.tanh(self)
-    def maximum(self, other): return _ops.maximum(self, other)
-    def minimum(self, other): return _ops.minimum(self, other)
-    def clip(self, min=None, max=None): return _ops.clip(self, min, max)
-    clamp = clip
-
-    def sum(self, axis=None, keepdims=False, **kw): return _ops.sum(self, axis, keepdims, **kw)
-    def mean(self, axis=None, keepdims=False, **kw): return _ops.mean(self, axis, keepdims, **kw)
-    def max(self, axis=None, keepdims=False, **kw): return _ops.max(self, axis, keepdims, **kw)
-    def var(self, axis=None, unbiased=True, keepdims=False, **kw):
-        return _ops.var(self, axis, unbiased, keepdims, **kw)
-    def argmax(self, axis=None, **kw): return _ops.argmax(self, axis, **kw)
-
-    def reshape(self, *shape): return _ops.reshape(self, *shape)
-    def view(self, *shape): return _ops.reshape(self, *shape)
-    def transpose(self, dim0, dim1): return _ops.transpose(self, dim0, dim1)
-    def permute(self, *dims): return _ops.permute(self, *dims)
-    def flatten(self, start_dim=0, end_dim=-1): return _ops.flatten(self, start_dim, end_dim)
-    def squeeze(self, dim=None): return _ops.squeeze(self, dim)
-    def unsqueeze(self, dim): return _ops.unsqueeze(self, dim)
-
     @property
     def T(self): return _ops.permute(self, *reversed(range(self.ndim)))
-
-    def softmax(self, dim=-1, **kw): return _ops.softmax(self, dim, **kw)
-    def log_softmax(self, dim=-1, **kw): return _ops.log_softmax(self, dim, **kw)

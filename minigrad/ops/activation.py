@@ -5,24 +5,14 @@ Gradients at the kinks follow PyTorch: leaky_relu and elu take the negative
 side's slope at 0, hardtanh passes no gradient at its bounds.
 """
 import math
-import numbers
 
 import numpy as np
 
+from minigrad.ops.common import check_float as _check_float, check_real as _check_number
 from minigrad.ops.elementwise import erf, maximum
 from minigrad.ops.select import where
 
 GELU_APPROXIMATIONS = ("none", "tanh")
-
-
-def _check_float(op, x):
-    if x.dtype.kind != "f":
-        raise TypeError(f"{op} needs a float tensor, got dtype {x.dtype}")
-
-
-def _check_number(op, name, value):
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise TypeError(f"{op}: {name} must be a real number, got {value!r}")
 
 
 def leaky_relu(x, negative_slope=0.01):
@@ -37,7 +27,8 @@ def gelu(x, approximate="none"):
     PyTorch's 'tanh' approximation 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
     _check_float("gelu", x)
     if approximate not in GELU_APPROXIMATIONS:
-        raise ValueError(f"gelu: approximate must be one of {GELU_APPROXIMATIONS}, got {approximate!r}")
+        raise ValueError(f"gelu: approximate must be one of {GELU_APPROXIMATIONS}, "
+                         f"got {approximate!r}")
     if approximate == "tanh":
         inner = (x + 0.044715 * x ** 3) * math.sqrt(2 / math.pi)
         return 0.5 * x * (1 + inner.tanh())

@@ -8,7 +8,7 @@ import numbers
 import numpy as np
 
 from minigrad.autograd import Function
-from minigrad.ops.common import check_broadcastable, pair_of_tensors
+from minigrad.ops.common import broadcast_pair, pair_of_tensors
 from minigrad.tensor import Tensor
 
 
@@ -18,14 +18,6 @@ class Add(Function):
 
     def backward(self, grad):
         return grad, grad
-
-
-class Sub(Function):
-    def forward(self, a, b):
-        return a - b
-
-    def backward(self, grad):
-        return grad, -grad
 
 
 class Mul(Function):
@@ -60,30 +52,18 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """x ** p for a constant exponent p."""
+    """a ** b, b a tensor or a constant `exponent` (a number of a's dtype).
 
-    def forward(self, x, exponent):
-        self.save_for_backward(x)
-        self.exponent = exponent
-        return x ** exponent
+    Gradients as PyTorch defines them at the edges: d/da is 0 where b == 0 (even at
+    a = 0), and d/db = a ** b * log(a) is 0 where a == 0 and b >= 0 (its limit), so
+    0 ** b stays differentiable in b; a negative base gives nan for d/db (log of it)."""
 
-    def backward(self, grad):
-        p, (x,) = self.exponent, self.saved_arrays
-        if p == 0:
-            return np.zeros_like(grad)       # d/dx x**0 = 0 everywhere, even at x = 0 (PyTorch)
-        return grad * (p * x ** (p - 1))
-
-
-class PowTensor(Function):
-    """a ** b with a tensor exponent (or a constant base: 2 ** t).
-
-    Gradients as PyTorch defines them at the edges: d/da is 0 where b == 0, and
-    d/db = a ** b * log(a) is 0 where a == 0 and b >= 0 (its limit), so 0 ** b
-    stays differentiable in b; a negative base gives nan for d/db (log of it)."""
-
-    def forward(self, a, b):
+    def forward(self, a, b=None, *, exponent=None):
+        # A constant exponent is a param, not an input: graphs show x ** 2 as one node.
+        b = np.asarray(exponent) if b is None else b
+        self.needs_b = self.needs_input_grad[1:] == (True,)
         y = a ** b
-        self.save_for_backward(a, b, y)
+        self.save_for_backward(a, b, y if self.needs_b else None)
         return y
 
     def backward(self, grad):
@@ -92,9 +72,9 @@ class PowTensor(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             if self.needs_input_grad[0]:
                 grad_a = grad * np.where(b == 0, 0, b * a ** (b - 1))
-            if self.needs_input_grad[1]:
+            if self.needs_b:
                 grad_b = grad * np.where((a == 0) & (b >= 0), 0, y * np.log(a))
-        return grad_a, grad_b
+        return (grad_a, grad_b)[:len(self.needs_input_grad)]
 
 
 class MatMul(Function):
@@ -126,26 +106,21 @@ class MatMul(Function):
         return grad_a, grad_b
 
 
-def _binary(function, name, a, b):
-    a, b = pair_of_tensors(a, b, op=name, true_division=function is Div)
-    check_broadcastable(name, a, b)
-    return function.apply(a, b)
-
-
 def add(a, b):
-    return _binary(Add, "add", a, b)
+    return Add.apply(*broadcast_pair("add", a, b))
 
 
 def sub(a, b):
-    return _binary(Sub, "sub", a, b)
+    a, b = broadcast_pair("sub", a, b)
+    return Add.apply(a, Neg.apply(b))
 
 
 def mul(a, b):
-    return _binary(Mul, "mul", a, b)
+    return Mul.apply(*broadcast_pair("mul", a, b))
 
 
 def div(a, b):
-    return _binary(Div, "div", a, b)
+    return Div.apply(*broadcast_pair("div", a, b, true_division=True))
 
 
 def neg(a):
@@ -156,13 +131,14 @@ def pow(x, exponent):
     """x ** exponent: a constant real exponent, or a tensor one (then either side may be
     a constant, e.g. 2 ** t, and both broadcast)."""
     if isinstance(exponent, (Tensor, np.ndarray)) or not isinstance(x, Tensor):
-        a, b = pair_of_tensors(x, exponent)
-        check_broadcastable("pow", a, b)
+        a, b = broadcast_pair("pow", x, exponent)
         if a.dtype.kind != "f" or b.dtype.kind != "f":
-            raise TypeError(f"pow with a tensor exponent needs float operands, got {a.dtype} and {b.dtype}")
-        return PowTensor.apply(a, b)
+            raise TypeError(f"pow with a tensor exponent needs float operands, "
+                            f"got {a.dtype} and {b.dtype}")
+        return Pow.apply(a, b)
     if not isinstance(exponent, numbers.Real) or isinstance(exponent, bool):
-        raise TypeError(f"pow supports a real number or a tensor as exponent, got {type(exponent).__name__}")
+        raise TypeError(f"pow supports a real number or a tensor as exponent, "
+                        f"got {type(exponent).__name__}")
     if x.dtype.kind == "f":
         exponent = x.dtype.type(exponent)   # a Python float must not upcast float32
     return Pow.apply(x, exponent=exponent)

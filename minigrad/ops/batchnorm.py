@@ -36,11 +36,6 @@ from minigrad.autograd import Function
 from minigrad.kernels import batchnorm as kernels
 
 
-def _view_ncs(x: np.ndarray) -> np.ndarray:
-    """(N, C, ...) -> contiguous (N, C, S)."""
-    return kernels.as_ncs(x)
-
-
 class BatchNorm(Function):
     """Inputs: x, and (when affine) weight = gamma and bias = beta.
 
@@ -54,7 +49,7 @@ class BatchNorm(Function):
     def forward(self, x, weight=None, bias=None, *, running_mean, running_var,
                 use_batch_stats, momentum, eps):
         self.shape = x.shape
-        x3 = _view_ncs(x)
+        x3 = kernels.as_ncs(x)
         self.save_for_backward(x3, weight)
         self.use_batch_stats = use_batch_stats
         if use_batch_stats:
@@ -70,7 +65,7 @@ class BatchNorm(Function):
 
     def backward(self, grad):
         x3, weight = self.saved_arrays
-        dy3 = _view_ncs(grad)
+        dy3 = kernels.as_ncs(grad)
         sum_dy, sum_dy_xhat = kernels.backward_reduce(dy3, x3, self.mean, self.invstd)
         dx = None
         if self.needs_input_grad[0]:

@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 
-from minigrad.ops.common import as_tensor
+from minigrad.ops.common import as_tensor, check_float
 from minigrad.ops.elementwise import maximum
-from minigrad.ops.loss import _check_reduction
+from minigrad.ops.loss import _check_reduction, reduce_losses
 
 # PyTorch clamps each log at -100, so that a probability of exactly 0 or 1 gives a
 # finite loss. The input is clipped first as well (at a value whose log is about
@@ -19,8 +19,7 @@ _CLIP_FLOOR = math.exp(_LOG_FLOOR)
 
 
 def _checked(op, input, target, weight, extra=None):
-    if input.dtype.kind != "f":
-        raise TypeError(f"{op} needs a float input, got dtype {input.dtype}")
+    check_float(op, input, "input")
     target = as_tensor(target, like=input)
     if target.shape != input.shape:
         raise ValueError(f"{op}: target of shape {target.shape} must have the input's shape {input.shape}")
@@ -39,14 +38,6 @@ def _checked(op, input, target, weight, extra=None):
     return tensors
 
 
-def _reduce(losses, weight, reduction):
-    if weight is not None:
-        losses = losses * weight
-    if reduction == "none":
-        return losses
-    return losses.sum() if reduction == "sum" else losses.mean()
-
-
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """-(t log p + (1 - t) log(1 - p)) for probabilities p in [0, 1]."""
     _check_reduction("binary_cross_entropy", reduction)
@@ -57,7 +48,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
                          "for scores, use binary_cross_entropy_with_logits")
     log_p = input.clip(min=_CLIP_FLOOR).log().clip(min=_LOG_FLOOR)
     log_q = (1 - input).clip(min=_CLIP_FLOOR).log().clip(min=_LOG_FLOOR)
-    return _reduce(-(target * log_p + (1 - target) * log_q), weight, reduction)
+    return reduce_losses(-(target * log_p + (1 - target) * log_q), reduction, weight)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
@@ -75,4 +66,4 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
                                           pos_weight)
     softplus_neg = maximum(-input, 0) + (1 + (-input.abs()).exp()).log()
     scale = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
-    return _reduce((1 - target) * input + scale * softplus_neg, weight, reduction)
+    return reduce_losses((1 - target) * input + scale * softplus_neg, reduction, weight)

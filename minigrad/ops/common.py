@@ -62,11 +62,26 @@ def pair_of_tensors(a, b, op="op", true_division=False):
     return a, b
 
 
-def check_broadcastable(op_name: str, a: Tensor, b: Tensor) -> None:
+def broadcast_pair(op, a, b, true_division=False):
+    """pair_of_tensors, then a clear error if the two shapes do not broadcast."""
+    a, b = pair_of_tensors(a, b, op=op, true_division=true_division)
     try:
         np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
-        raise ValueError(f"{op_name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
+        raise ValueError(f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast "
+                         "together") from None
+    return a, b
+
+
+def check_float(op: str, x, what: str = "tensor", hint: str = "") -> None:
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op} needs a float {what}, got dtype {x.dtype}{hint}")
+
+
+def check_real(op: str, name: str, value) -> None:
+    """A Python/numpy real number (not a bool) for a scalar argument."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{op}: {name} must be a real number, got {value!r}")
 
 
 def resolve_axis(axis, ndim, dim=None):
@@ -81,12 +96,7 @@ def resolve_axis(axis, ndim, dim=None):
         axis, name = dim, "dim"
     if axis is None:
         return None
-    if isinstance(axis, (int, np.integer)) and not isinstance(axis, bool):
-        axes = (axis,)
-    elif isinstance(axis, (tuple, list)):
-        axes = tuple(axis)
-    else:
-        axes = (axis,)
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
     bound = max(ndim, 1)
     normalized = []
     for a in axes:

@@ -23,10 +23,7 @@ def _positive_int(value, name):
 
 
 def _check_groups(op, x, weight, groups, in_axis, out_axis):
-    """in_channels and out_channels must both divide into `groups`."""
-    if x.ndim != weight.ndim:
-        raise ValueError(f"{op}: input of shape {x.shape} and weight of shape {weight.shape} must have "
-                         f"the same number of dimensions ({x.ndim - 2} spatial axes)")
+    """in_channels and out_channels must both divide into `groups` (x, weight: 4-D)."""
     in_per_group = weight.shape[in_axis] * (groups if in_axis == 1 else 1)
     if x.shape[1] != in_per_group:
         raise ValueError(f"{op}: input has {x.shape[1]} channels but the weight {weight.shape} with "

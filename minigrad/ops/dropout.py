@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 
 from minigrad.autograd import Function
+from minigrad.ops.common import check_float
 from minigrad.random import generator
 from minigrad.tensor import Tensor
 
@@ -41,8 +42,7 @@ def dropout(x, p=0.5, training=True, mask=None):
     p = check_probability(p)
     if not training or p == 0.0:
         return x
-    if x.dtype.kind != "f":
-        raise TypeError(f"dropout needs a float input, got {x.dtype}")
+    check_float("dropout", x, "input")
     if mask is None:
         keep = generator().random(x.shape, dtype=np.float32) >= p
     else:

@@ -1,5 +1,5 @@
 """Elementwise functions: exp, log, sqrt, abs, relu, sigmoid, tanh, sin, cos, erf,
-maximum/minimum, clip, and the non-differentiable cast."""
+maximum/minimum, clip (composed: where), and the non-differentiable cast."""
 import math
 
 import numpy as np
@@ -7,47 +7,8 @@ import numpy as np
 from minigrad.autograd import Function
 from minigrad.kernels import activation as activation_kernels
 from minigrad.tensor import check_dtype
-from minigrad.ops.common import check_broadcastable, pair_of_tensors, to_float
-
-
-class Exp(Function):
-    def forward(self, x):
-        y = np.exp(x)
-        self.save_for_backward(y)
-        return y
-
-    def backward(self, grad):
-        return grad * self.saved_arrays[0]
-
-
-class Log(Function):
-    def forward(self, x):
-        self.save_for_backward(x)
-        return np.log(x)
-
-    def backward(self, grad):
-        return grad / self.saved_arrays[0]
-
-
-class Sqrt(Function):
-    def forward(self, x):
-        y = np.sqrt(x)
-        self.save_for_backward(y)
-        return y
-
-    def backward(self, grad):
-        return grad / (2 * self.saved_arrays[0])
-
-
-class Abs(Function):
-    """|x|; the gradient at 0 is 0 (np.sign), as in PyTorch."""
-
-    def forward(self, x):
-        self.save_for_backward(x)
-        return np.abs(x)
-
-    def backward(self, grad):
-        return grad * np.sign(self.saved_arrays[0])
+from minigrad.ops.common import broadcast_pair, check_float, to_float
+from minigrad.ops.select import where
 
 
 class ReLU(Function):
@@ -67,109 +28,67 @@ class ReLU(Function):
         return activation_kernels.relu_backward(grad, self.saved_arrays[0])
 
 
+class Unary(Function):
+    """y = f(x) whose derivative is a function of x, or of y when `of_output` (then
+    y is what the backward keeps). The unary ops below are rows of this table."""
+
+    f = derivative = None
+    of_output = False
+
+    def forward(self, x):
+        y = self.f(x)
+        self.save_for_backward(y if self.of_output else x)
+        return y
+
+    def backward(self, grad):
+        return grad * self.derivative(self.saved_arrays[0])
+
+
+def _unary(name, f, derivative, of_output=False):
+    body = dict(f=staticmethod(f), derivative=staticmethod(derivative), of_output=of_output)
+    return type(name, (Unary,), body)
+
+
 def stable_sigmoid(x: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-x)) without overflow: exp only ever sees -|x|."""
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-class Sigmoid(Function):
-    def forward(self, x):
-        y = stable_sigmoid(x)
-        self.save_for_backward(y)
-        return y
-
-    def backward(self, grad):
-        (y,) = self.saved_arrays
-        return grad * y * (1 - y)
-
-
-class Tanh(Function):
-    def forward(self, x):
-        y = np.tanh(x)
-        self.save_for_backward(y)
-        return y
-
-    def backward(self, grad):
-        (y,) = self.saved_arrays
-        return grad * (1 - y * y)
-
-
-class Sin(Function):
-    def forward(self, x):
-        self.x = x
-        return np.sin(x)
-
-    def backward(self, grad):
-        return grad * np.cos(self.x)
-
-
-class Cos(Function):
-    def forward(self, x):
-        self.x = x
-        return np.cos(x)
-
-    def backward(self, grad):
-        return -grad * np.sin(self.x)
-
-
+# numpy has no erf, so each element goes through math.erf: exact, but a Python call each.
 _erf = np.frompyfunc(math.erf, 1, 1)
 
-
-class Erf(Function):
-    """The error function (for the exact GELU). numpy has no erf, so each element
-    goes through math.erf: exact, but a Python call per element."""
-
-    def forward(self, x):
-        self.x = x
-        return _erf(x).astype(x.dtype)
-
-    def backward(self, grad):
-        return grad * (2 / math.sqrt(math.pi)) * np.exp(-self.x * self.x)
+Exp = _unary("Exp", np.exp, lambda y: y, of_output=True)
+Log = _unary("Log", np.log, lambda x: 1 / x)
+Sqrt = _unary("Sqrt", np.sqrt, lambda y: 0.5 / y, of_output=True)
+Abs = _unary("Abs", np.abs, np.sign)                # the gradient at 0 is 0, as in PyTorch
+Sigmoid = _unary("Sigmoid", stable_sigmoid, lambda y: y * (1 - y), of_output=True)
+Tanh = _unary("Tanh", np.tanh, lambda y: 1 - y * y, of_output=True)
+Sin = _unary("Sin", np.sin, np.cos)
+Cos = _unary("Cos", np.cos, lambda x: -np.sin(x))
+Erf = _unary("Erf", lambda x: _erf(x).astype(x.dtype),
+             lambda x: (2 / math.sqrt(math.pi)) * np.exp(-x * x))
 
 
 class Maximum(Function):
     """Elementwise max; where a == b each side gets half the gradient (as PyTorch)."""
 
-    def forward(self, a, b):
-        self.save_for_backward(a, b)
-        return np.maximum(a, b)
-
-    def backward(self, grad):
-        a, b = self.saved_arrays
-        share_a = (a > b) + 0.5 * (a == b)
-        share_a = share_a.astype(grad.dtype)
-        return grad * share_a, grad * (1 - share_a)
-
-
-class Minimum(Function):
-    """Elementwise min; where a == b each side gets half the gradient (as PyTorch)."""
+    pick, wins = staticmethod(np.maximum), staticmethod(np.greater)
 
     def forward(self, a, b):
         self.save_for_backward(a, b)
-        return np.minimum(a, b)
+        return self.pick(a, b)
 
     def backward(self, grad):
         a, b = self.saved_arrays
-        share_a = (a < b) + 0.5 * (a == b)
-        share_a = share_a.astype(grad.dtype)
+        share_a = (self.wins(a, b) + 0.5 * (a == b)).astype(grad.dtype)
         return grad * share_a, grad * (1 - share_a)
 
 
-class Clip(Function):
-    """Clamp to [low, high]; the gradient passes where low <= x <= high (as PyTorch)."""
+class Minimum(Maximum):
+    """Elementwise min, with maximum's tie rule."""
 
-    def forward(self, x, low, high):
-        inside = np.ones(x.shape, dtype=bool)
-        if low is not None:
-            inside &= x >= low
-        if high is not None:
-            inside &= x <= high
-        self.save_for_backward(inside)
-        return np.clip(x, low, high)
-
-    def backward(self, grad):
-        return grad * self.saved_arrays[0]
+    pick, wins = staticmethod(np.minimum), staticmethod(np.less)
 
 
 class Cast(Function):
@@ -200,32 +119,30 @@ def cos(x): return Cos.apply(to_float(x))
 
 
 def erf(x):
-    if x.dtype.kind != "f":
-        raise TypeError(f"erf needs a float tensor, got dtype {x.dtype}")
+    check_float("erf", x)
     return Erf.apply(x)
 
 
 def maximum(a, b):
-    a, b = pair_of_tensors(a, b, op="maximum")
-    check_broadcastable("maximum", a, b)
-    return Maximum.apply(a, b)
+    return Maximum.apply(*broadcast_pair("maximum", a, b))
 
 
 def minimum(a, b):
-    a, b = pair_of_tensors(a, b, op="minimum")
-    check_broadcastable("minimum", a, b)
-    return Minimum.apply(a, b)
+    return Minimum.apply(*broadcast_pair("minimum", a, b))
 
 
 def clip(x, min=None, max=None):
+    """x clamped to [min, max]; the gradient passes where min <= x <= max (as PyTorch)."""
     if min is None and max is None:
         raise ValueError("clip needs at least one of min and max")
     if min is not None and max is not None and min > max:
         raise ValueError(f"clip: min ({min}) is greater than max ({max})")
-    cast = x.dtype.type if x.dtype.kind == "f" else (lambda v: v)
-    low = None if min is None else cast(min)
-    high = None if max is None else cast(max)
-    return Clip.apply(x, low=low, high=high)
+    inside = np.ones(x.shape, dtype=bool)
+    if min is not None:
+        inside &= x.data >= min
+    if max is not None:
+        inside &= x.data <= max
+    return where(inside, x, np.clip(x.data, min, max))
 
 
 def cast(x, dtype):

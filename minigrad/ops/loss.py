@@ -1,5 +1,5 @@
-"""Loss functions as single ops: cross_entropy (fused log-softmax + NLL),
-nll_loss and mse_loss, each with reduction 'mean' | 'sum' | 'none'.
+"""Loss functions: cross_entropy (one fused log-softmax + NLL op), and nll_loss
+and mse_loss composed from other ops, each with reduction 'mean' | 'sum' | 'none'.
 
 Class-index losses take logits (N, C), (C,) or (N, C, d1, ...) and integer
 targets (N,), () or (N, d1, ...), as PyTorch does. Internally the class axis
@@ -12,7 +12,8 @@ subtracts each row's maximum first, so logits of +-3e4 stay finite in float32.
 import numpy as np
 
 from minigrad.autograd import Function
-from minigrad.ops.common import as_tensor
+from minigrad.ops.common import as_tensor, check_float
+from minigrad.ops.select import where
 from minigrad.ops.softmax import log_softmax_array
 from minigrad.tensor import Tensor
 
@@ -34,12 +35,11 @@ def _unrows(rows: np.ndarray, shape: tuple) -> np.ndarray:
     return np.moveaxis(moved, -1, 1)
 
 
-def _reduce(losses: np.ndarray, reduction: str, target_shape: tuple, count=None) -> np.ndarray:
-    """'mean' divides by `count` (the non-ignored targets; all of them by default):
-    every target ignored gives nan, as in PyTorch."""
+def _reduce(losses: np.ndarray, reduction: str, target_shape: tuple, count) -> np.ndarray:
+    """'mean' divides by `count`, the non-ignored targets: every target ignored
+    gives nan, as in PyTorch."""
     if reduction == "none":
         return losses.reshape(target_shape)
-    count = losses.size if count is None else count
     with np.errstate(invalid="ignore", divide="ignore"):
         total = losses.sum() if reduction == "sum" else losses.sum() / losses.dtype.type(count)
     return np.asarray(total, dtype=losses.dtype)
@@ -94,39 +94,13 @@ class CrossEntropy(Function):
         return _unrows(grad_rows, self.shape)
 
 
-class NLLLoss(Function):
-    """log-probabilities (.., C, ..) and integer targets -> -log_probs[target]
-    (0 where the target is ignore_index)."""
-
-    def forward(self, log_probs, *, target, reduction, ignore_index):
-        self.shape, self.dtype, self.reduction = log_probs.shape, log_probs.dtype, reduction
-        self.target, self.valid, self.count = _valid_targets(target, ignore_index)
-        losses = -_rows(log_probs)[np.arange(self.target.size), self.target]
-        losses = np.where(self.valid, losses, losses.dtype.type(0))
-        return _reduce(losses, reduction, target.shape, self.count)
-
-    def backward(self, grad):
-        grad_rows = np.zeros((self.target.size, self.shape[1 if len(self.shape) > 1 else 0]), dtype=self.dtype)
-        grad_rows[np.arange(self.target.size), self.target] = -1
-        grad_rows[~self.valid] = 0
-        _scale_rows(grad_rows, grad, self.reduction, self.count)
-        return _unrows(grad_rows, self.shape)
-
-
-class MSELoss(Function):
-    """(input - target)^2, reduced; both inputs may require grad."""
-
-    def forward(self, x, target, *, reduction):
-        self.reduction = reduction
-        diff = x - target
-        self.save_for_backward(diff)
-        return _reduce(diff * diff, reduction, diff.shape)
-
-    def backward(self, grad):
-        (diff,) = self.saved_arrays
-        scale = 2 * grad if self.reduction != "mean" else 2 * grad / diff.size
-        dx = diff * scale
-        return dx, -dx
+def reduce_losses(losses, reduction, weight=None):
+    """Per-element losses (a Tensor), optionally weighted, reduced: composed ops."""
+    if weight is not None:
+        losses = losses * weight
+    if reduction == "none":
+        return losses
+    return losses.sum() if reduction == "sum" else losses.mean()
 
 
 # ---------------------------------------------------------------- argument checks
@@ -186,7 +160,15 @@ def nll_loss(log_probs, targets, reduction="mean", *, ignore_index=-100):
     ignore_index as in cross_entropy."""
     _check_reduction("nll_loss", reduction)
     target = _class_targets("nll_loss", log_probs, targets, ignore_index)
-    return NLLLoss.apply(log_probs, target=target, reduction=reduction, ignore_index=int(ignore_index))
+    safe, valid, count = _valid_targets(target, ignore_index)
+    x = log_probs
+    rows = x.reshape(1, -1) if x.ndim == 1 else x.permute(0, *range(2, x.ndim), 1)
+    picked = rows.reshape(-1, rows.shape[-1])[np.arange(safe.size), safe]     # (B,)
+    losses = where(valid, -picked, 0)
+    if reduction != "mean":
+        return losses.reshape(target.shape) if reduction == "none" else losses.sum()
+    with np.errstate(invalid="ignore"):     # every target ignored: 0 / 0 = nan, as in PyTorch
+        return losses.sum() / count
 
 
 def mse_loss(input, target, reduction="mean"):
@@ -194,8 +176,9 @@ def mse_loss(input, target, reduction="mean"):
     _check_reduction("mse_loss", reduction)
     target = as_tensor(target, like=input)
     if input.shape != target.shape:
-        raise ValueError(f"mse_loss: input of shape {input.shape} and target of shape {target.shape} differ "
-                         f"(broadcasting them is almost always a bug; reshape one explicitly)")
-    if input.dtype.kind != "f":
-        raise TypeError(f"mse_loss needs a float input, got {input.dtype}")
-    return MSELoss.apply(input, target, reduction=reduction)
+        raise ValueError(f"mse_loss: input of shape {input.shape} and target of shape "
+                         f"{target.shape} differ (broadcasting them is almost always a bug; "
+                         "reshape one explicitly)")
+    check_float("mse_loss", input, "input")
+    diff = input - target
+    return reduce_losses(diff * diff, reduction)

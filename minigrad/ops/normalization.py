@@ -19,7 +19,7 @@ per channel for GroupNorm and InstanceNorm, per element for LayerNorm.
 import numpy as np
 
 from minigrad.ops.batchnorm import BatchNorm, batch_norm
-from minigrad.ops.common import raw
+from minigrad.ops.common import check_float, raw
 
 
 def normalize_over(x, groups, eps=1e-5, stats_out=None):
@@ -40,19 +40,15 @@ def normalize_over(x, groups, eps=1e-5, stats_out=None):
     return y.reshape(*x.shape)
 
 
-def _channel_affine(y, weight, bias):
-    """y (N, C, *) * weight (C,) + bias (C,), broadcast over N and the spatial axes."""
-    shape = (y.shape[1],) + (1,) * (y.ndim - 2)
+def _channel_affine(y, weight, bias, per_element=False):
+    """y (N, C, *) * weight (C,) + bias (C,), broadcast over N and the spatial axes;
+    per_element: weight and bias have y's trailing shape and broadcast as they are."""
+    shape = None if per_element else (y.shape[1],) + (1,) * (y.ndim - 2)
     if weight is not None:
-        y = y * weight.reshape(*shape)
+        y = y * (weight if per_element else weight.reshape(*shape))
     if bias is not None:
-        y = y + bias.reshape(*shape)
+        y = y + (bias if per_element else bias.reshape(*shape))
     return y
-
-
-def _check_float(name, x):
-    if x.dtype.kind != "f":
-        raise TypeError(f"{name} expects a float tensor, got dtype {x.dtype}")
 
 
 def _check_param(name, which, t, shape):
@@ -77,17 +73,12 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
         raise ValueError(f"layer_norm: expected input with trailing shape {shape} "
                          f"(normalized_shape), got input of shape {tuple(input.shape)}")
-    _check_float("layer_norm", input)
+    check_float("layer_norm", input)
     _check_param("layer_norm", "weight", weight, shape)
     _check_param("layer_norm", "bias", bias, shape)
     _check_eps("layer_norm", eps)
     y = normalize_over(input, int(np.prod(input.shape[:input.ndim - k], dtype=np.int64)), eps)
-    # weight and bias have the trailing shape, so plain broadcasting is per element.
-    if weight is not None:
-        y = y * weight
-    if bias is not None:
-        y = y + bias
-    return y
+    return _channel_affine(y, weight, bias, per_element=True)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -103,7 +94,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if num_groups < 1 or channels % num_groups:
         raise ValueError(f"group_norm: the {channels} channels of input {tuple(input.shape)} "
                          f"must be divisible by num_groups, got num_groups={num_groups}")
-    _check_float("group_norm", input)
+    check_float("group_norm", input)
     _check_param("group_norm", "weight", weight, (channels,))
     _check_param("group_norm", "bias", bias, (channels,))
     _check_eps("group_norm", eps)
@@ -127,7 +118,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         raise ValueError(f"instance_norm expects input of shape (N, C, *) with at least one "
                          f"spatial axis, got {tuple(input.shape)}")
     n, channels = input.shape[:2]
-    _check_float("instance_norm", input)
+    check_float("instance_norm", input)
     for which, t in (("running_mean", running_mean), ("running_var", running_var),
                      ("weight", weight), ("bias", bias)):
         _check_param("instance_norm", which, t, (channels,))

@@ -10,6 +10,7 @@ import numpy as np
 
 from minigrad.autograd import Function
 from minigrad.kernels import pool as pool_kernels
+from minigrad.ops.common import check_float
 from minigrad.ops.conv import pair
 from minigrad.tensor import Tensor
 
@@ -41,8 +42,7 @@ def _pool_arguments(op, x, kernel_size, stride, padding):
     padding = pair(padding, "padding")
     if x.ndim != 4:
         raise ValueError(f"{op} expects a 4-D input (N, C, H, W), got shape {x.shape}")
-    if x.dtype.kind != "f":
-        raise TypeError(f"{op} needs a float input, got {x.dtype}")
+    check_float(op, x, "input")
     if min(kernel) < 1 or min(stride) < 1 or min(padding) < 0:
         raise ValueError(f"{op}: kernel_size {kernel} and stride {stride} must be >= 1, padding {padding} >= 0")
     if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:
@@ -85,8 +85,7 @@ def adaptive_avg_pool2d(x, output_size):
     matrix products, rows (OH, H) @ x @ cols (W, OW): composition, any sizes."""
     if x.ndim not in (3, 4):
         raise ValueError(f"adaptive_avg_pool2d expects a 3-D or 4-D input, got shape {x.shape}")
-    if x.dtype.kind != "f":
-        raise TypeError(f"adaptive_avg_pool2d needs a float input, got {x.dtype}")
+    check_float("adaptive_avg_pool2d", x, "input")
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
     sizes = [x.shape[-2 + i] if s is None else s for i, s in enumerate(_size_pair(sizes))]
     if min(sizes) < 1:

@@ -8,7 +8,7 @@ import numpy as np
 from minigrad.autograd import Function
 from minigrad.ops.arithmetic import neg
 from minigrad.ops.elementwise import sqrt
-from minigrad.ops.common import resolve_axis, resolve_keepdims
+from minigrad.ops.common import check_float, resolve_axis, resolve_keepdims
 from minigrad.tensor import Tensor
 
 
@@ -21,12 +21,6 @@ def _expand_back(grad, input_shape, axes, keepdims):
     return grad
 
 
-def _count(shape, axes):
-    if axes is None:
-        return int(np.prod(shape))
-    return int(np.prod([shape[a] for a in axes]))
-
-
 class Sum(Function):
     def forward(self, x, axes, keepdims):
         self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
@@ -37,15 +31,13 @@ class Sum(Function):
         return np.broadcast_to(grad, self.shape)
 
 
-class Mean(Function):
+class Mean(Sum):
     def forward(self, x, axes, keepdims):
-        self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
-        return np.mean(x, axis=axes, keepdims=keepdims)
+        self.count = x.dtype.type(x.size if axes is None else np.prod([x.shape[a] for a in axes]))
+        return super().forward(x, axes, keepdims) / self.count
 
     def backward(self, grad):
-        grad = _expand_back(grad, self.shape, self.axes, self.keepdims)
-        count = _count(self.shape, self.axes)
-        return np.broadcast_to(grad / grad.dtype.type(count), self.shape)
+        return super().backward(grad / self.count)
 
 
 class Max(Function):
@@ -66,23 +58,6 @@ class Max(Function):
         return grad * winners / counts.astype(grad.dtype)
 
 
-class Var(Function):
-    """Variance over axes; unbiased divides by (n - 1), biased by n."""
-
-    def forward(self, x, axes, unbiased, keepdims):
-        self.axes, self.keepdims = axes, keepdims
-        centered = x - np.mean(x, axis=axes, keepdims=True)
-        self.save_for_backward(centered)
-        count = _count(x.shape, axes)
-        self.divisor = x.dtype.type(count - 1 if unbiased else count)
-        return np.sum(centered ** 2, axis=axes, keepdims=keepdims) / self.divisor
-
-    def backward(self, grad):
-        (centered,) = self.saved_arrays
-        grad = _expand_back(grad, centered.shape, self.axes, self.keepdims)
-        return grad * (2 / self.divisor) * centered
-
-
 def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     axes = resolve_axis(axis, x.ndim, dim)
     return Sum.apply(x, axes=axes, keepdims=resolve_keepdims(keepdims, keepdim))
@@ -90,8 +65,7 @@ def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
 
 def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     axes = resolve_axis(axis, x.ndim, dim)
-    if x.dtype.kind != "f":
-        raise TypeError(f"mean needs a float tensor, got dtype {x.dtype} (use .float() first)")
+    check_float("mean", x, hint=" (use .float() first)")
     return Mean.apply(x, axes=axes, keepdims=resolve_keepdims(keepdims, keepdim))
 
 
@@ -103,22 +77,27 @@ def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
 
 
 def var(x, axis=None, unbiased=True, keepdims=False, *, dim=None, keepdim=None):
+    """Variance over axes, the mean square deviation; unbiased divides by (n - 1), biased by n."""
     axes = resolve_axis(axis, x.ndim, dim)
-    if x.dtype.kind != "f":
-        raise TypeError(f"var needs a float tensor, got dtype {x.dtype}")
+    check_float("var", x)
     count = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
     if unbiased and count < 2:
         raise ValueError(f"unbiased variance needs at least 2 values per reduction, got {count}")
-    return Var.apply(x, axes=axes, unbiased=unbiased, keepdims=resolve_keepdims(keepdims, keepdim))
+    centered = x - mean(x, axes, keepdims=True)
+    squares = sum(centered * centered, axes, resolve_keepdims(keepdims, keepdim))
+    return squares / (count - 1 if unbiased else count)
+
+
+def _arg(op, pick, x, axis, dim):
+    axes = resolve_axis(axis, x.ndim, dim)
+    if axes is not None and len(axes) > 1:
+        raise ValueError(f"{op} takes a single axis, got {axes}")
+    return Tensor(pick(x.data, axis=axes[0] if axes else None).astype(np.int64))
 
 
 def argmax(x, axis=None, *, dim=None):
     """Index of the maximum (first on ties); an int64 tensor outside the graph."""
-    axes = resolve_axis(axis, x.ndim, dim)
-    if axes is not None and len(axes) > 1:
-        raise ValueError(f"argmax takes a single axis, got {axes}")
-    return Tensor(np.argmax(x.data, axis=axes[0] if axes else None).astype(np.int64))
-
+    return _arg("argmax", np.argmax, x, axis, dim)
 
 
 def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
@@ -131,10 +110,7 @@ def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
 
 def argmin(x, axis=None, *, dim=None):
     """Index of the minimum (first on ties); an int64 tensor outside the graph."""
-    axes = resolve_axis(axis, x.ndim, dim)
-    if axes is not None and len(axes) > 1:
-        raise ValueError(f"argmin takes a single axis, got {axes}")
-    return Tensor(np.argmin(x.data, axis=axes[0] if axes else None).astype(np.int64))
+    return _arg("argmin", np.argmin, x, axis, dim)
 
 
 def std(x, axis=None, unbiased=True, keepdims=False, *, dim=None, keepdim=None):

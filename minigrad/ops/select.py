@@ -17,12 +17,12 @@ class Where(Function):
     an inf on the side not chosen would poison both the value and the gradient."""
 
     def forward(self, a, b, condition):
-        self.condition = condition
+        self.save_for_backward(condition)
         return np.where(condition, a, b)
 
     def backward(self, grad):
-        zero = grad.dtype.type(0)
-        return np.where(self.condition, grad, zero), np.where(self.condition, zero, grad)
+        (condition,), zero = self.saved_arrays, grad.dtype.type(0)
+        return np.where(condition, grad, zero), np.where(condition, zero, grad)
 
 
 def _bool_mask(op, mask) -> np.ndarray:

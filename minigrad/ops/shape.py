@@ -1,6 +1,6 @@
 """Ops that move values around without changing them: reshape, permute,
-transpose, flatten, squeeze/unsqueeze, indexing, cat, stack, pad, and the
-compositions expand, repeat and flip.
+transpose, flatten, squeeze/unsqueeze, indexing, cat, pad, and the
+compositions stack, expand, repeat and flip.
 
 Their backward moves the gradient back to where each value came from.
 """
@@ -63,15 +63,6 @@ class Cat(Function):
 
     def backward(self, grad):
         return tuple(np.split(grad, self.bounds, axis=self.axis))
-
-
-class Stack(Function):
-    def forward(self, *arrays, axis):
-        self.axis = axis
-        return np.stack(arrays, axis=axis)
-
-    def backward(self, grad):
-        return tuple(np.moveaxis(grad, self.axis, 0))
 
 
 class Pad(Function):
@@ -182,7 +173,7 @@ def _split_integers(index):
     return tuple(select), tuple(rest)
 
 
-def _check_same_rank(name, tensors, axis):
+def _check_same_rank(name, tensors):
     like = next((t for t in tensors if isinstance(t, Tensor)), None)
     tensors = [as_tensor(t, like=like, op=name) for t in tensors]     # arrays take a tensor's dtype, as in `+`
     if not tensors:
@@ -195,7 +186,7 @@ def _check_same_rank(name, tensors, axis):
 
 
 def cat(tensors, dim=0, *, axis=None):
-    tensors = _check_same_rank("cat", tensors, dim)
+    tensors = _check_same_rank("cat", tensors)
     if tensors[0].ndim == 0:
         raise ValueError("cat: 0-d tensors cannot be concatenated (use stack)")
     axis = resolve_axis(dim if axis is None else axis, tensors[0].ndim)[0]
@@ -207,12 +198,13 @@ def cat(tensors, dim=0, *, axis=None):
 
 
 def stack(tensors, dim=0, *, axis=None):
-    tensors = _check_same_rank("stack", tensors, dim)
+    tensors = _check_same_rank("stack", tensors)
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
-            raise ValueError(f"stack needs equal shapes: tensor 0 has {tensors[0].shape}, tensor {i} has {t.shape}")
+            raise ValueError(f"stack needs equal shapes: tensor 0 has {tensors[0].shape}, "
+                             f"tensor {i} has {t.shape}")
     axis = resolve_axis(dim if axis is None else axis, tensors[0].ndim + 1)[0]
-    return Stack.apply(*tensors, axis=axis)
+    return Cat.apply(*(unsqueeze(t, axis) for t in tensors), axis=axis)
 
 
 def pad(x, pad, value=0.0):
@@ -223,11 +215,9 @@ def pad(x, pad, value=0.0):
         raise ValueError(f"pad needs an even number of values, at most 2 per axis ({x.ndim} axes), got {pad}")
     if any(p < 0 for p in pad):
         raise ValueError(f"negative padding is not supported, got {pad}")
-    widths = [(0, 0)] * x.ndim
-    for i in range(len(pad) // 2):
-        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    fill = x.dtype.type(value)
-    return Pad.apply(x, widths=tuple(widths), value=fill)
+    pairs = [(pad[i], pad[i + 1]) for i in range(0, len(pad), 2)]     # last axis first
+    widths = ((0, 0),) * (x.ndim - len(pairs)) + tuple(reversed(pairs))
+    return Pad.apply(x, widths=widths, value=x.dtype.type(value))
 
 
 def expand(x, *sizes):

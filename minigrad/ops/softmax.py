@@ -3,7 +3,7 @@ subtracted before exponentiating, so no exp ever sees a positive argument."""
 import numpy as np
 
 from minigrad.autograd import Function
-from minigrad.ops.common import resolve_axis
+from minigrad.ops.common import check_float, resolve_axis
 
 
 def log_softmax_array(x: np.ndarray, axis: int) -> np.ndarray:
@@ -24,22 +24,8 @@ class LogSoftmax(Function):
         return grad - softmax * np.sum(grad, axis=self.axis, keepdims=True)
 
 
-class Softmax(Function):
-    def forward(self, x, axis):
-        self.axis = axis
-        y = np.exp(log_softmax_array(x, axis))
-        self.save_for_backward(y)
-        return y
-
-    def backward(self, grad):
-        # Jacobian-vector product of softmax: y * (g - sum(g * y))
-        (y,) = self.saved_arrays
-        return y * (grad - np.sum(grad * y, axis=self.axis, keepdims=True))
-
-
 def _one_axis(name, x, dim, axis):
-    if x.dtype.kind != "f":
-        raise TypeError(f"{name} needs a float tensor, got dtype {x.dtype} (use .float() first)")
+    check_float(name, x, hint=" (use .float() first)")
     axes = resolve_axis(axis, x.ndim, dim)
     if axes is None or len(axes) > 1 or (x.ndim and not axes):
         raise ValueError(f"{name} works along exactly one axis, got {axis if dim is None else dim}")
@@ -53,6 +39,7 @@ def log_softmax(x, dim=-1, *, axis=None):
 
 
 def softmax(x, dim=-1, *, axis=None):
+    """exp(log_softmax(x)): the same forward values, and autograd derives the backward."""
     if axis is not None:
         dim = None
-    return Softmax.apply(x, axis=_one_axis("softmax", x, dim, axis))
+    return LogSoftmax.apply(x, axis=_one_axis("softmax", x, dim, axis)).exp()
