@@ -19,11 +19,11 @@ from collections import OrderedDict
 
 import numpy as np
 
-from minigrad.tensor import Tensor
+from minigrad.ops.common import raw
 
 
 def _as_array(name, value) -> np.ndarray:
-    array = np.asarray(value.data if isinstance(value, Tensor) else value)
+    array = np.asarray(raw(value))
     if array.dtype == object:
         raise TypeError(f"save: entry {name!r} is a {type(value).__name__}, not an array "
                         f"(a .npz checkpoint holds a flat mapping of names to arrays)")

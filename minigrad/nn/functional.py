@@ -11,7 +11,7 @@ from minigrad import ops
 from minigrad.ops.activation import leaky_relu, gelu, elu, silu, softplus, hardtanh  # noqa: F401
 from minigrad.ops.binary_loss import (  # noqa: F401
     binary_cross_entropy, binary_cross_entropy_with_logits)
-from minigrad.ops.conv import linear  # noqa: F401
+from minigrad.ops.linear import linear  # noqa: F401
 from minigrad.ops.conv_forms import conv1d, conv2d, conv_transpose2d  # noqa: F401
 from minigrad.ops.dropout import dropout as _dropout
 from minigrad.ops.loss import cross_entropy, nll_loss, mse_loss  # noqa: F401

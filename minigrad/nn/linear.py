@@ -6,7 +6,7 @@ from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
-from minigrad.ops.conv import positive_int
+from minigrad.ops.common import positive_int
 
 
 class Linear(Module):

@@ -12,6 +12,7 @@ import numpy as np
 
 from minigrad import autograd
 from minigrad.nn.parameter import Parameter
+from minigrad.ops.common import raw
 from minigrad.tensor import Tensor
 
 
@@ -254,7 +255,7 @@ class Module:
         left exactly as it was. Returns (missing_keys, unexpected_keys).
         """
         own = OrderedDict(self._state_items())
-        given = {name: np.asarray(value.data if isinstance(value, Tensor) else value)
+        given = {name: np.asarray(raw(value))
                  for name, value in state_dict.items()}
         optional = {f"{prefix}.{name}" if prefix else name for prefix, module in self.named_modules()
                     for name in module._optional_buffers}

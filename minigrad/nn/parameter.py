@@ -1,6 +1,7 @@
 """`Parameter`: a Tensor that a Module trains."""
 import numpy as np
 
+from minigrad.ops.common import raw
 from minigrad.tensor import Tensor
 
 
@@ -8,7 +9,7 @@ class Parameter(Tensor):
     """A leaf Tensor that requires grad; assigning one to a Module registers it."""
 
     def __init__(self, data, requires_grad=True):
-        array = data.data if isinstance(data, Tensor) else np.asarray(data)
+        array = np.asarray(raw(data))
         super().__init__(array, requires_grad=requires_grad)
 
     def __repr__(self):

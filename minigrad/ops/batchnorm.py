@@ -34,6 +34,7 @@ import numpy as np
 
 from minigrad.autograd import Function
 from minigrad.kernels import batchnorm as kernels
+from minigrad.ops.common import raw
 
 
 class BatchNorm(Function):
@@ -59,8 +60,8 @@ class BatchNorm(Function):
         else:
             self.mean = running_mean.astype(np.float64)
             self.invstd = 1.0 / np.sqrt(running_var.astype(np.float64) + eps)
-            scale, shift = _affine_coefficients(self.mean, self.invstd, weight, bias)
-            y3 = kernels.scale_shift(x3, scale, shift)
+            self.scale, shift = eval_scale_shift(running_mean, running_var, eps, weight, bias)
+            y3 = kernels.scale_shift(x3, self.scale, shift)
         return y3.reshape(self.shape)
 
     def backward(self, grad):
@@ -77,20 +78,27 @@ class BatchNorm(Function):
                 kernels.backward_dx(dy3, x3, self.mean, self.invstd, weight,
                                     sum_dy, sum_dy_xhat, out=dx3)
             else:
-                gamma = 1.0 if weight is None else weight.astype(np.float64)
-                kernels.scale_shift(dy3, gamma * self.invstd, np.zeros_like(self.invstd), out=dx3)
+                # fixed statistics: y = x * scale + shift, so dx = dy * scale
+                kernels.scale_shift(dy3, self.scale, np.zeros_like(self.scale), out=dx3)
         if weight is None:
             return (dx,)
         dtype = x3.dtype
         return dx, sum_dy_xhat.astype(dtype), sum_dy.astype(dtype)
 
 
-def _affine_coefficients(mean, invstd, weight, bias):
-    """y = x * scale + shift, per channel, for fixed statistics."""
-    gamma = 1.0 if weight is None else weight.astype(np.float64)
-    beta = 0.0 if bias is None else bias.astype(np.float64)
+def eval_scale_shift(running_mean, running_var, eps, weight=None, bias=None):
+    """BN with fixed statistics is y = x * scale + shift per channel -> (scale, shift),
+    float64 (C,): scale = gamma / sqrt(var + eps), shift = beta - mean * scale.
+
+    The one place this is computed: the op's evaluation forward and backward,
+    and `fuse_conv_bn`, which folds it into the convolution before the BN.
+    weight/bias None mean gamma = 1, beta = 0.
+    """
+    invstd = 1.0 / np.sqrt(np.asarray(running_var, dtype=np.float64) + eps)
+    gamma = 1.0 if weight is None else np.asarray(weight, dtype=np.float64)
+    beta = 0.0 if bias is None else np.asarray(bias, dtype=np.float64)
     scale = gamma * invstd
-    return scale, beta - mean * scale
+    return scale, beta - np.asarray(running_mean, dtype=np.float64) * scale
 
 
 def _update_running_stats(running_mean, running_var, mean, var, momentum, x3):
@@ -179,8 +187,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if x.size == 0:
         return x.reshape(x.shape)        # as PyTorch: an empty output, the running stats untouched
     inputs = (x,) if weight is None else (x, weight, bias)
-    raw = lambda t: None if t is None else (t.data if isinstance(t, Tensor) else np.asarray(t))
-    out = BatchNorm.apply(*inputs, running_mean=raw(running_mean), running_var=raw(running_var),
+    array = lambda t: None if t is None else np.asarray(raw(t))
+    out = BatchNorm.apply(*inputs, running_mean=array(running_mean), running_var=array(running_var),
                           use_batch_stats=training, momentum=float(momentum), eps=float(eps))
     if training and isinstance(running_mean, Tensor):
         running_mean._bump_version()        # updated in place: an in-place change like add_

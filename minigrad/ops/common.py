@@ -113,3 +113,32 @@ def resolve_axis(axis, ndim, dim=None):
 
 def resolve_keepdims(keepdims, keepdim=None) -> bool:
     return bool(keepdim) if keepdim is not None else bool(keepdims)
+
+
+def pair(value, name: str) -> tuple:
+    """An int or a pair of ints -> (h, w); anything else is a TypeError/ValueError."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value), int(value)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
+        return int(value[0]), int(value[1])
+    raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+
+
+def positive_int(value, name: str, at_least: int = 1) -> int:
+    """A layer size or count: an int >= `at_least`, else an error naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < at_least:
+        raise ValueError(f"{name} must be at least {at_least}, got {value}")
+    return int(value)
+
+
+def check_same_float_dtype(op: str, **arrays) -> None:
+    """PyTorch refuses to mix dtypes in a layer; numpy would silently upcast."""
+    present = {name: a for name, a in arrays.items() if a is not None}
+    dtypes = {a.dtype for a in present.values()}
+    first = next(iter(present.values()))
+    if len(dtypes) > 1 or first.dtype.kind != "f":
+        listed = ", ".join(f"{name} {a.dtype}" for name, a in present.items())
+        raise TypeError(f"{op} needs one float dtype for all of its inputs, got {listed}")

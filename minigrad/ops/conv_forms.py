@@ -10,7 +10,7 @@ their backward from conv2d's, getitem's, pad's and cat's.
 import numbers
 
 from minigrad.ops import conv as core
-from minigrad.ops.conv import pair
+from minigrad.ops.common import pair
 from minigrad.ops.shape import cat, flip, pad, permute, reshape, squeeze, unsqueeze
 
 PADDING_STRINGS = ("same", "valid")

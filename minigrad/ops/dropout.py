@@ -9,9 +9,8 @@ import numbers
 import numpy as np
 
 from minigrad.autograd import Function
-from minigrad.ops.common import check_float
+from minigrad.ops.common import check_float, raw
 from minigrad.random import generator
-from minigrad.tensor import Tensor
 
 
 class Dropout(Function):
@@ -46,7 +45,7 @@ def dropout(x, p=0.5, training=True, mask=None):
     if mask is None:
         keep = generator().random(x.shape, dtype=np.float32) >= p
     else:
-        keep = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+        keep = np.asarray(raw(mask))
         if keep.shape != x.shape or keep.dtype != np.bool_:
             raise ValueError(f"dropout mask must be a boolean array of shape {x.shape}, "
                              f"got {keep.dtype} of shape {keep.shape}")

@@ -12,7 +12,7 @@ subtracts each row's maximum first, so logits of +-3e4 stay finite in float32.
 import numpy as np
 
 from minigrad.autograd import Function
-from minigrad.ops.common import as_tensor, check_float
+from minigrad.ops.common import as_tensor, check_float, raw
 from minigrad.ops.select import where
 from minigrad.ops.softmax import log_softmax_array
 from minigrad.tensor import Tensor
@@ -116,7 +116,7 @@ def _class_targets(op: str, input: Tensor, target, ignore_index=-100) -> np.ndar
         raise TypeError(f"{op} needs float scores, got input of dtype {input.dtype}")
     if input.ndim == 0:
         raise ValueError(f"{op} needs an input with a class axis, got a 0-d tensor")
-    target = np.asarray(target.data if isinstance(target, Tensor) else target)
+    target = np.asarray(raw(target))
     if target.dtype.kind not in "iu":
         hint = " (class probabilities are not supported; convert whole-number labels with .long())" \
             if target.dtype.kind == "f" else ""

@@ -11,7 +11,7 @@ import numpy as np
 from minigrad.autograd import Function
 from minigrad.kernels import pool as pool_kernels
 from minigrad.ops.common import check_float
-from minigrad.ops.conv import pair
+from minigrad.ops.common import pair
 from minigrad.tensor import Tensor
 
 

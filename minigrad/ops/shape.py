@@ -7,7 +7,7 @@ Their backward moves the gradient back to where each value came from.
 import numpy as np
 
 from minigrad.autograd import Function
-from minigrad.ops.common import as_tensor, resolve_axis
+from minigrad.ops.common import as_tensor, raw, resolve_axis
 from minigrad.tensor import Tensor
 
 
@@ -137,7 +137,7 @@ def getitem(x, index):
     if isinstance(index, Tensor):
         index = index.data
     elif isinstance(index, tuple):
-        index = tuple(np.asarray(i.data if isinstance(i, Tensor) else i) if isinstance(i, (Tensor, list))
+        index = tuple(np.asarray(raw(i)) if isinstance(i, (Tensor, list))
                       else i for i in index)
         if _has_int_and_array(index):
             select, rest = _split_integers(index)

@@ -16,18 +16,15 @@ import copy
 import numpy as np
 
 from minigrad.nn.parameter import Parameter
+from minigrad.ops.batchnorm import eval_scale_shift
 
 
 def _bn_scale_shift(bn):
     if not bn.track_running_stats:
         raise ValueError("cannot fuse a BatchNorm without running statistics (track_running_stats=False): "
                          "its output depends on the batch")
-    mean = bn.running_mean.data.astype(np.float64)
-    invstd = 1.0 / np.sqrt(bn.running_var.data.astype(np.float64) + bn.eps)
-    gamma = bn.weight.data.astype(np.float64) if bn.affine else 1.0
-    beta = bn.bias.data.astype(np.float64) if bn.affine else 0.0
-    scale = gamma * invstd
-    return scale, beta - scale * mean
+    weight, bias = (bn.weight.data, bn.bias.data) if bn.affine else (None, None)
+    return eval_scale_shift(bn.running_mean.data, bn.running_var.data, bn.eps, weight, bias)
 
 
 def _fold(layer, bn, kind):
