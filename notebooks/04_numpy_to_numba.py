@@ -11,7 +11,7 @@
 # %% [markdown]
 # # From numpy to numba: BN's per-channel reduction
 #
-# The reference `batch_stats_ref` is three numpy lines; the numba `batch_stats` walks the
+# The numpy backend's `batch_stats` is three lines; the numba backend's walks the
 # (N, C, S) array once with `prange` over equal pieces of the channel-major sequence, and
 # accumulates in float64 per position (a scalar sum cannot be reordered without fastmath,
 # so it would not vectorise; float64 keeps float32 inputs far from zero exact).
@@ -22,12 +22,15 @@ import time
 
 import numpy as np
 
-from minigrad.kernels import batchnorm as bn   # -> minigrad.kernels.{reference,fast}.batchnorm
+# The two backends' modules themselves, not the proxy minigrad.kernels.batchnorm that the
+# ops call (it resolves to whichever backend is active): this notebook compares them.
+from minigrad.kernels.fast import batchnorm as fast
+from minigrad.kernels.reference import batchnorm as ref
 
 rng = np.random.default_rng(0)
 x3 = rng.normal(1e4, 0.1, size=(64, 16, 28 * 28)).astype(np.float32)
-mean_r, var_r = bn.batch_stats_ref(x3)
-mean, var = bn.batch_stats(x3)                  # the first call compiles (or loads the cache)
+mean_r, var_r = ref.batch_stats(x3)
+mean, var = fast.batch_stats(x3)                # the first call compiles (or loads the cache)
 np.testing.assert_allclose(mean, mean_r, rtol=1e-12)
 np.testing.assert_allclose(var, var_r, rtol=1e-6)
 # float64 accumulation: the naive float32 E[x^2] - E[x]^2 is far off at mean 1e4, std 0.1
@@ -45,6 +48,6 @@ def best_of(fn, repeat=5):
 
 
 floor_gb = x3.nbytes / 1e9       # one read of x is the least any implementation must move
-for name, fn in [("numpy reference", bn.batch_stats_ref), ("numba kernel", bn.batch_stats)]:
+for name, fn in [("numpy reference", ref.batch_stats), ("numba kernel", fast.batch_stats)]:
     t = best_of(fn)
     print(f"{name:16} {t * 1e3:7.2f} ms  {floor_gb / t:6.2f} GB/s of the bytes-moved floor")

@@ -27,7 +27,7 @@ def test_check_passes_with_the_librarys_own_function(name, tmp_path):
 
 def test_bn_backward_check_fails_when_mean_and_variance_are_treated_as_constants(tmp_path):
     wrong = '''
-def backward_dx_ref(dy3, x3, mean, invstd, weight, sum_dy, sum_dy_xhat):
+def backward_dx(dy3, x3, mean, invstd, weight, sum_dy, sum_dy_xhat):
     gamma = 1.0 if weight is None else weight
     return (dy3 * (gamma * invstd)[None, :, None]).astype(x3.dtype)
 '''
@@ -51,4 +51,21 @@ def test_hint_and_solution_print(capsys):
     out = capsys.readouterr().out
     assert "hint 2/3" in out and "hint 3/3" not in out
     cli.main(["solution", "bn_backward"])
-    assert "def backward_dx_ref" in capsys.readouterr().out
+    assert "def backward_dx(" in capsys.readouterr().out
+
+
+def test_a_kernel_written_without_out_passes_where_the_ops_pass_out(tmp_path):
+    """The stub drops `out=`; the op's backward passes it, and check fills it in."""
+    right = '''
+def backward_dx(dy3, x3, mean, invstd, weight, sum_dy, sum_dy_xhat):
+    m = x3.shape[0] * x3.shape[2]
+    gamma = np.ones_like(invstd) if weight is None else weight
+    xhat = (x3 - mean[None, :, None]) * invstd[None, :, None]
+    k = (gamma * invstd / m)[None, :, None]
+    dx = k * (m * dy3 - sum_dy[None, :, None] - xhat * sum_dy_xhat[None, :, None])
+    return dx.astype(x3.dtype)
+'''
+    exercise = BY_NAME["bn_backward"]
+    assert "out=None" not in cli.stub(exercise)
+    path = write_solution(tmp_path, exercise, right)
+    assert cli.check(exercise, tmp_path, path, quiet=True) == 0

@@ -3,6 +3,9 @@
 bn_datapath.png: BatchNorm2d's forward and backward as the arrays they move.
 norm_axes.png: which values share one statistic in batch, layer, instance and group norm,
 drawn as PyTorch's (N, C, H*W) cube picture.
+conv_im2col.png: conv2d as im2col, one GEMM and a reorder; its backward, two GEMMs and col2im.
+bn_graph_fused.svg, bn_graph_composed.svg: the autograd graph of the lectures' six values
+through the fused BatchNorm op and through batch_norm_composed (needs Graphviz's `dot`).
 """
 import sys
 from pathlib import Path
@@ -97,15 +100,65 @@ def bn_datapath(path):
     plt.close(fig)
 
 
-FIGURES = {"norm_axes.png": norm_axes, "bn_datapath.png": bn_datapath}
+def conv_im2col(path):
+    """conv2d's forward (top row) and backward (bottom row) as the arrays the kernels move."""
+    fig, ax = plt.subplots(figsize=(12, 3.8))
+    top = [(0.7, "x\n(N, C, H, W)"), (3.0, "im2col: cols\n(C·kh·kw, N·OH·OW)"),
+           (5.6, "one GEMM:\nW2 (O, C·kh·kw)\n@ cols"), (8.0, "Y2\n(O, N·OH·OW)"),
+           (10.3, "reorder, + bias\ny (N, O, OH, OW)")]
+    bottom = [(10.3, "dy\n(N, O, OH, OW)"), (8.0, "reorder: dY2\n(O, N·OH·OW)\ndb = sum dy"),
+              (5.6, "two GEMMs:\ndW2 = dY2 @ colsᵀ\ndcols = W2ᵀ @ dY2"),
+              (3.0, "col2im: adds each\ncolumn back\n(overlaps sum)"), (0.7, "dx\n(N, C, H, W)")]
+    for row, y, colour in ((top, 1.6, "#eef3fb"), (bottom, 0.2, "#fbefe6")):
+        for (x, text), nxt in zip(row, row[1:] + [None]):
+            _box(ax, (x, y), text, colour)
+            if nxt:
+                step = 0.95 if nxt[0] > x else -0.95
+                _arrow(ax, (x + step, y), (nxt[0] - step, y))
+    ax.text(0.0, 2.45, "forward: row (c, i, j) of cols holds x under kernel offset (i, j); "
+            "W2 is W (O, C, kh, kw) as a matrix", fontsize=9, weight="bold")
+    ax.text(0.0, -0.7, "backward: cols is kept from the forward; col2im is im2col's adjoint",
+            fontsize=9, weight="bold")
+    ax.set_xlim(-0.5, 11.5)
+    ax.set_ylim(-0.85, 2.6)
+    ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, metadata={"Software": None})
+    plt.close(fig)
+
+
+def bn_graphs():
+    """{file name: graphviz.Digraph} of the six values 3, 5, 8, 9, 11, 24 normalized by the
+    fused op (one node, its own backward) and by the composed ops (autograd's chain)."""
+    import numpy as np
+
+    import minigrad
+    from minigrad.ops.batchnorm import batch_norm, batch_norm_composed
+    from minigrad.viz import draw_graph
+
+    values = np.array([3, 5, 8, 9, 11, 24], dtype=np.float64).reshape(6, 1)
+    graphs = {}
+    for name, op in (("fused", lambda x: batch_norm(x, None, None, training=True)),
+                     ("composed", batch_norm_composed)):
+        x = minigrad.Tensor(values, requires_grad=True)
+        graphs[f"bn_graph_{name}.svg"] = draw_graph(op(x), names={"x": x}, legend=False)
+    return graphs
+
+
+FIGURES = {"norm_axes.png": norm_axes, "bn_datapath.png": bn_datapath,
+           "conv_im2col.png": conv_im2col}
 
 
 def main(out=OUT):
+    from minigrad.viz import render
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for name, draw in FIGURES.items():
         draw(out / name)
         print(out / name)
+    for name, graph in bn_graphs().items():
+        print(render(graph, out / name))
 
 
 if __name__ == "__main__":

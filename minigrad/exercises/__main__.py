@@ -18,14 +18,20 @@ def _file(exercise, folder):
 
 
 def stub(exercise):
-    """The learner's starting file: the real signature and docstring, no body."""
+    """The learner's starting file: the real signature and docstring, no body.
+
+    A kernel's `out=` is left out of the signature: check fills it from the return value.
+    """
     _, attr, fn = resolve(exercise["target"])
     doc = inspect.getdoc(fn) or ""
     body = textwrap.indent(f'"""{doc}\n"""\n', "    ") if doc else ""
+    signature = inspect.signature(fn)
+    signature = signature.replace(
+        parameters=[p for name, p in signature.parameters.items() if name != "out"])
     return (f'"""Exercise {exercise["name"]}: write {exercise["target"]}.\n\n'
             f'Check with: python -m minigrad.exercises check {exercise["name"]}\n"""\n'
             "import math\n\nimport numpy as np\n\n\n"
-            f"def {attr}{inspect.signature(fn)}:\n{body}"
+            f"def {attr}{signature}:\n{body}"
             "    raise NotImplementedError\n")
 
 
@@ -56,7 +62,8 @@ def check(exercise, folder, file=None, quiet=False):
     if exercise.get("k"):
         cmd += ["-k", exercise["k"]]
     path_list = [str(REPO), os.environ.get("PYTHONPATH", "")]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path_list))
+    # The numpy backend holds the kernel exercises' functions; the plugin selects it too.
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path_list), MINIGRAD_BACKEND="numpy")
     run = subprocess.run(cmd, cwd=REPO, env=env, capture_output=quiet, text=True)
     if not quiet:
         print("PASSED: your function passes the project's tests" if run.returncode == 0

@@ -4,22 +4,23 @@ which of the project's own tests judge it, and graded hints.
 Each entry names
   target   "module:qualname" of the function whose signature, docstring and
            source (`solution`) the exercise uses;
-  swap     every "module:qualname" the learner's function replaces while the
-           tests run (the reference kernel and, until the backend switch lands,
-           the fast kernel of the same name, so the ops' callers run it too);
+  swap     optional: every "module:qualname" the learner's function replaces
+           while the tests run (default: the target alone);
   tests    pytest node ids (files or file::test), relative to the checkout;
   k        optional pytest -k expression to keep the run affordable;
   hints    from a nudge to nearly the answer.
 
-After the kernel split the kernel targets become
-`minigrad.kernels.reference.<family>:<name>` (no `_ref` suffix) and `swap`
-shrinks to that one path: the tests then run with `minigrad.set_backend("numpy")`.
-Nothing outside this file names a library function.
+Kernel exercises rewrite the numpy backend's function
+(`minigrad.kernels.reference.<family>:<name>`). `check` runs every test on
+that backend (MINIGRAD_BACKEND=numpy, and the numba half of the tests that run
+on both backends is deselected), so the ops reach the learner's kernel through
+the family proxies; the tests named here call the reference function directly
+or through an op. Nothing outside this file names a library function.
 """
 
-BN = "minigrad.kernels.batchnorm"      # -> minigrad.kernels.reference.batchnorm
-CONV = "minigrad.kernels.conv"         # -> minigrad.kernels.reference.conv
-POOL = "minigrad.kernels.pool"         # -> minigrad.kernels.reference.pool
+BN = "minigrad.kernels.reference.batchnorm"
+CONV = "minigrad.kernels.reference.conv"
+POOL = "minigrad.kernels.reference.pool"
 
 EXERCISES = [
     dict(name="unbroadcast", level=1,
@@ -33,26 +34,30 @@ EXERCISES = [
     dict(name="topological_order", level=1,
          target="minigrad.autograd:topological_order",
          tests=["tests/test_autograd.py"], k="accumulate or chain or diamond",
-         hints=["Every tensor must come after all of its inputs (tensor._fn.inputs).",
+         hints=["Every node (a Function or a leaf tensor) must come after all of its "
+                "parents (fn.parents); start from root.grad_fn, or root if it is a node.",
                 "A recursive DFS hits the recursion limit on a 100,000-op chain: keep an "
-                "explicit stack of (tensor, inputs_done) pairs.",
-                "Visit only inputs that require grad; keep a set of ids, not a list."]),
+                "explicit stack of (node, parents_done) pairs.",
+                "Leave out the `Input` parents (no gradient flows to them); only a "
+                "Function has parents; keep a set of ids, not a list."]),
     dict(name="mul_backward", level=1,
          target="minigrad.ops.arithmetic:Mul.backward",
-         tests=["tests/test_ops_gradcheck.py"], k="gradcheck and mul and not matmul",
-         hints=["d(a*b)/da = b and d(a*b)/db = a: the forward kept a and b on self.",
+         tests=["tests/test_ops_table.py"],
+         k="(gradcheck or torch_parity) and mul and not matmul",
+         hints=["d(a*b)/da = b and d(a*b)/db = a: the forward saved both, "
+                "a, b = self.saved_arrays.",
                 "Return (grad * b, grad * a), in the broadcast shape; the engine's "
                 "unbroadcast sums each back to its input's shape."]),
     dict(name="matmul_backward", level=2,
          target="minigrad.ops.arithmetic:MatMul.backward",
-         tests=["tests/test_ops_gradcheck.py"], k="matmul",
-         hints=["For 2-D: dA = dY @ B.T and dB = A.T @ dY.",
+         tests=["tests/test_ops_table.py"], k="matmul",
+         hints=["For 2-D: dA = dY @ B.T and dB = A.T @ dY, with a, b = self.saved_arrays.",
                 "Batched: swap only the last two axes (np.swapaxes(b, -1, -2)).",
                 "1-D operands: numpy inserted and removed an axis; put it back on grad "
                 "(np.expand_dims) before the products and take it out afterwards."]),
     dict(name="log_softmax", level=2,
          target="minigrad.ops.softmax:log_softmax_array",
-         tests=["tests/test_losses.py", "tests/test_ops_gradcheck.py"],
+         tests=["tests/test_losses.py", "tests/test_ops_table.py"],
          k="cross_entropy or log_softmax",
          hints=["log softmax(x)_i = x_i - log(sum_j exp(x_j)).",
                 "exp(1000) overflows: subtract max(x) along the axis first; the result "
@@ -61,23 +66,24 @@ EXERCISES = [
          target="minigrad.ops.loss:CrossEntropy.backward",
          tests=["tests/test_losses.py"], k="cross_entropy and not rejects",
          hints=["The gradient of -log softmax(z)[t] with respect to z is softmax(z) - onehot(t).",
-                "self.log_probs holds log softmax as (B, C) rows; exp gives softmax.",
+                "self.saved_arrays[0] is log softmax as (B, C) rows; exp gives softmax.",
                 "Scale by the incoming grad (and by 1/B for 'mean') with "
                 "_scale_rows(...), then _unrows(...) back to the logits' shape."]),
     dict(name="bn_stats", level=2,
-         target=f"{BN}:batch_stats_ref", swap=[f"{BN}:batch_stats_ref", f"{BN}:batch_stats"],
-         tests=["tests/test_kernels_batchnorm.py::test_lecture_worked_example",
-                "tests/test_kernels_batchnorm.py::"
-                "test_float32_far_from_zero_normalizes_to_unit_variance",
+         target=f"{BN}:batch_stats",
+         tests=["tests/test_kernels_batchnorm.py::test_kernels_match_references",
+                "tests/test_batchnorm.py::test_worked_example_from_the_lectures",
+                "tests/test_batchnorm.py::"
+                "test_large_mean_small_spread_float32_still_normalizes_to_unit_variance",
                 "tests/test_batchnorm.py::test_training_forward_matches_the_formulas"],
          hints=["x3 is (N, C, S): channel c's values are x3[:, c, :]; reduce over axes (0, 2).",
                 "Accumulate in float64 (dtype=np.float64) so float32 far from zero stays exact.",
                 "The variance is biased (divide by M = N*S). Subtract the mean before "
                 "squaring: E[x^2] - E[x]^2 cancels catastrophically."]),
     dict(name="bn_backward", level=3,
-         target=f"{BN}:backward_dx_ref", swap=[f"{BN}:backward_dx_ref", f"{BN}:backward_dx"],
-         tests=["tests/test_kernels_batchnorm.py::test_backward_matches_finite_differences",
-                "tests/test_batchnorm.py"], k="gradcheck_training or hand_derived",
+         target=f"{BN}:backward_dx",
+         tests=["tests/test_kernels_batchnorm.py", "tests/test_batchnorm.py"],
+         k="match_references or gradcheck_training or hand_derived",
          hints=["mean and var depend on every x of the channel: dy/dx has three paths.",
                 "Recompute xhat = (x - mean) * invstd; the closed form is "
                 "dx = gamma * invstd / M * (M*dy - sum_dy - xhat * sum_dy_xhat).",
@@ -92,8 +98,9 @@ EXERCISES = [
                 "momentum=None is handled by the module (momentum = 1 / batches seen): "
                 "here it is always a number. Write in place: running_mean *= ...; += ..."]),
     dict(name="im2col", level=3,
-         target=f"{CONV}:im2col_ref", swap=[f"{CONV}:im2col_ref", f"{CONV}:im2col"],
-         tests=["tests/test_kernels_conv.py"], k="adjoint or conv2d_forward_matches",
+         target=f"{CONV}:im2col",
+         tests=["tests/test_kernels_conv.py"],
+         k="im2col_matches or (conv2d_forward_matches and numpy)",
          hints=["Row (c, i, j) of cols holds, for every output position (n, oh, ow), the "
                 "input value under kernel offset (i, j) of channel c.",
                 "Pad x once; for each offset (i, j) one strided slice "
@@ -101,9 +108,8 @@ EXERCISES = [
                 "Fill an (C, kh, kw, N, OH, OW) array and reshape to "
                 "(C*kh*kw, N*OH*OW); conv_output_size gives OH and OW."]),
     dict(name="max_pool_backward", level=2,
-         target=f"{POOL}:max_pool2d_backward_ref",
-         swap=[f"{POOL}:max_pool2d_backward_ref", f"{POOL}:max_pool2d_backward"],
-         tests=["tests/test_kernels_pool.py"], k="ties or max_pool_matches",
+         target=f"{POOL}:max_pool2d_backward",
+         tests=["tests/test_kernels_pool.py"], k="(ties and ref) or max_pool_matches",
          hints=["argmax[n, c, oh, ow] is the flat index h*W + w of the window's winner.",
                 "Overlapping windows can pick the same element: `dx[idx] += dy` keeps only "
                 "one; np.add.at accumulates every one.",
@@ -113,8 +119,8 @@ EXERCISES = [
          tests=["tests/test_nn_layers.py"], k="dropout",
          hints=["Inverted dropout scales the kept values by 1 / (1 - p) = scale at training "
                 "time, so evaluation is the identity.",
-                "Store the multiplier keep * scale (x's dtype) on self.multiplier: the "
-                "backward uses it."]),
+                "Save the multiplier keep * scale (x's dtype) with "
+                "self.save_for_backward(...): the backward reads self.saved_arrays[0]."]),
     dict(name="sgd", level=2,
          target="minigrad.optim.sgd:SGD.step",
          tests=["tests/test_optim.py"], k="sgd or in_place or groups or skipped",

@@ -6,6 +6,9 @@ Every path in the exercise's `swap` list is replaced on its owner (module or cla
 every already-imported module that bound the original with `from x import f` is repointed,
 so callers reach the learner's code however they looked the name up. Test modules import
 later, after the swap, and so bind the learner's function too.
+
+The run is on the numpy kernel backend, where the kernel exercises' functions live: the
+plugin selects it, and deselects the numba half of the tests that run on both backends.
 """
 import importlib
 import importlib.util
@@ -35,10 +38,12 @@ def load_learner(file, attr):
 
 
 def _fill_out(fn):
-    """The fast kernels take out=; a reference-style learner function does not."""
+    """Callers may pass out=; the learner's function may not take it, or may ignore it."""
+    takes_out = "out" in _parameters(fn)
+
     def with_out(*args, out=None, **kwargs):
-        result = fn(*args, **kwargs)
-        if out is None:
+        result = fn(*args, out=out, **kwargs) if takes_out else fn(*args, **kwargs)
+        if out is None or result is out:
             return result
         out[...] = result
         return out
@@ -51,8 +56,7 @@ def install(exercise, file):
     for path in exercise.get("swap", [exercise["target"]]):
         owner, name, original = resolve(path)
         takes_out = callable(original) and "out" in _parameters(original)
-        replacement = _fill_out(learner) if takes_out and "out" not in _parameters(learner) \
-            else learner
+        replacement = _fill_out(learner) if takes_out else learner
         setattr(owner, name, replacement)
         for module in list(sys.modules.values()):
             if getattr(module, "__name__", "").startswith(("minigrad", "tests", "test_")):
@@ -76,7 +80,20 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     name = config.getoption("--minigrad-exercise")
     if name:
+        import minigrad
+        minigrad.set_backend("numpy")
         install(BY_NAME[name], config.getoption("--minigrad-file"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests parametrized by the `backend` fixture (tests/conftest.py): keep the numpy ones."""
+    if not config.getoption("--minigrad-exercise"):
+        return
+    numba = [item for item in items
+             if getattr(item, "callspec", None) and item.callspec.params.get("backend") == "numba"]
+    if numba:
+        config.hook.pytest_deselected(items=numba)
+        items[:] = [item for item in items if item not in numba]
 
 
 def pytest_runtest_logreport(report):
