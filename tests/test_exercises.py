@@ -69,3 +69,40 @@ def backward_dx(dy3, x3, mean, invstd, weight, sum_dy, sum_dy_xhat):
     assert "out=None" not in cli.stub(exercise)
     path = write_solution(tmp_path, exercise, right)
     assert cli.check(exercise, tmp_path, path, quiet=True) == 0
+
+
+# A wrong implementation of every exercise: the library's own function, run under
+# another name, with its result spoiled (or, for the in-place updates, skipped).
+SPOIL = '''
+import numpy as _np
+
+
+def _spoil(result):
+    if isinstance(result, _np.ndarray) and result.dtype.kind == "f":
+        return result * 1.5 + 0.25
+    if isinstance(result, tuple):
+        first = next(i for i, r in enumerate(result) if r is not None)
+        return result[:first] + (_spoil(result[first]),) + result[first + 1:]
+    if isinstance(result, list):
+        return result[::-1]
+    return result
+'''
+SKIPS_ITS_UPDATE = {"running_stats", "sgd", "adam"}
+
+
+def wrong_source(exercise):
+    """`def name(...)` that returns the library's result spoiled, or does nothing."""
+    library = textwrap.dedent(inspect.getsource(resolve(exercise["target"])[2]))
+    name = exercise["target"].split(":")[1].split(".")[-1]
+    if exercise["name"] in SKIPS_ITS_UPDATE:
+        return f"def {name}(*args, **kwargs):\n    return None\n"
+    library = library.replace(f"def {name}(", "def _library(", 1)
+    return (SPOIL + "\n" + library +
+            f"\n\ndef {name}(*args, **kwargs):\n    return _spoil(_library(*args, **kwargs))\n")
+
+
+@pytest.mark.parametrize("name", [e["name"] for e in EXERCISES])
+def test_check_fails_on_a_wrong_implementation(name, tmp_path):
+    exercise = BY_NAME[name]
+    path = write_solution(tmp_path, exercise, wrong_source(exercise))
+    assert cli.check(exercise, tmp_path, path, quiet=True) != 0
