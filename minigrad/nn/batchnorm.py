@@ -32,20 +32,12 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype=np.float32))    # gamma
-            self.bias = Parameter(np.zeros(num_features, dtype=np.float32))     # beta
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype=np.float32)))
-            self.register_buffer("running_var", Tensor(np.ones(num_features, dtype=np.float32)))
-            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        register_affine(self, num_features, affine, affine)     # gamma, beta
+        stats = (("running_mean", np.zeros(num_features, dtype=np.float32)),
+                 ("running_var", np.ones(num_features, dtype=np.float32)),
+                 ("num_batches_tracked", np.array(0, dtype=np.int64)))
+        for name, value in stats:
+            self.register_buffer(name, Tensor(value) if track_running_stats else None)
 
     def reset_running_stats(self):
         if self.track_running_stats:
@@ -81,6 +73,13 @@ class _BatchNorm(Module):
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"track_running_stats={self.track_running_stats}")
+
+
+def register_affine(module, shape, weight: bool, bias: bool):
+    """Register `weight` (ones) and `bias` (zeros) of `shape`, each as None when not wanted,
+    as every normalization layer does."""
+    module.register_parameter("weight", Parameter(np.ones(shape, np.float32)) if weight else None)
+    module.register_parameter("bias", Parameter(np.zeros(shape, np.float32)) if bias else None)
 
 
 def _check_settings(layer, eps, momentum):

@@ -60,19 +60,14 @@ class _ConvNd(Module):
         init.default_layer_init_(self.weight, self.bias)
 
     def extra_repr(self):
-        ones = (1,) * len(self.kernel_size)
+        ones, zeros = (1,) * len(self.kernel_size), (0,) * len(self.kernel_size)
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0,) * len(ones):
-            text += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
-        if getattr(self, "output_padding", (0,) * len(ones)) != (0,) * len(ones):
-            text += f", output_padding={self.output_padding}"
-        if self.dilation != ones:
-            text += f", dilation={self.dilation}"
-        if self.groups != 1:
-            text += f", groups={self.groups}"
-        if self.bias is None:
-            text += ", bias=False"
-        return text
+        # PyTorch prints an option only when it differs from its default
+        optional = (("padding", self.padding, zeros),
+                    ("output_padding", getattr(self, "output_padding", zeros), zeros),
+                    ("dilation", self.dilation, ones), ("groups", self.groups, 1),
+                    ("bias", self.bias is not None, True))
+        return text + "".join(f", {k}={v!r}" for k, v, default in optional if v != default)
 
 
 def _one(value, name):

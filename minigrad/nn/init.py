@@ -15,15 +15,16 @@ import numpy as np
 from minigrad.random import generator
 
 
+# PyTorch's gains for the nonlinearities without a parameter
+_GAINS = {**dict.fromkeys(("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+                           "conv_transpose2d", "conv_transpose3d", "sigmoid"), 1.0),
+          "tanh": 5.0 / 3, "relu": math.sqrt(2.0), "selu": 3.0 / 4}
+
+
 def calculate_gain(nonlinearity: str, param=None) -> float:
     """The recommended std multiplier for a nonlinearity (PyTorch's table)."""
-    if nonlinearity in ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
-                        "conv_transpose2d", "conv_transpose3d", "sigmoid"):
-        return 1.0
-    if nonlinearity == "tanh":
-        return 5.0 / 3
-    if nonlinearity == "relu":
-        return math.sqrt(2.0)
+    if nonlinearity in _GAINS:
+        return _GAINS[nonlinearity]
     if nonlinearity == "leaky_relu":
         if param is None:
             slope = 0.01
@@ -32,8 +33,6 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
         else:
             raise ValueError(f"negative_slope {param} not a valid number")
         return math.sqrt(2.0 / (1 + slope ** 2))
-    if nonlinearity == "selu":
-        return 3.0 / 4
     raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
 
 

@@ -199,8 +199,7 @@ class Module:
             stack.extend(reversed(children))
 
     def modules(self):
-        for _, module in self.named_modules():
-            yield module
+        return (module for _, module in self.named_modules())
 
     def named_children(self):
         for name, module in self._modules.items():
@@ -208,8 +207,7 @@ class Module:
                 yield name, module
 
     def children(self):
-        for _, module in self.named_children():
-            yield module
+        return (module for _, module in self.named_children())
 
     def _named_members(self, registry_name):
         seen = set()
@@ -224,15 +222,13 @@ class Module:
         yield from self._named_members("_parameters")
 
     def parameters(self):
-        for _, p in self.named_parameters():
-            yield p
+        return (p for _, p in self.named_parameters())
 
     def named_buffers(self):
         yield from self._named_members("_buffers")
 
     def buffers(self):
-        for _, b in self.named_buffers():
-            yield b
+        return (b for _, b in self.named_buffers())
 
     # ---- saving and loading --------------------------------------------------
     def _state_items(self):
@@ -266,15 +262,10 @@ class Module:
         bad_kind = [f"{k}: model has {own[k].dtype}, state_dict has {given[k].dtype}"
                     for k in own if k in given and own[k].dtype.kind != given[k].dtype.kind
                     and not (own[k].dtype.kind in "iu" and given[k].dtype.kind in "iu")]
-        problems = []
-        if strict and missing:
-            problems.append("missing keys: " + ", ".join(missing))
-        if strict and unexpected:
-            problems.append("unexpected keys: " + ", ".join(unexpected))
-        if mismatched:
-            problems.append("shape mismatches: " + "; ".join(mismatched))
-        if bad_kind:
-            problems.append("dtype mismatches: " + "; ".join(bad_kind))
+        found = (("missing keys: ", ", ", missing if strict else []),
+                 ("unexpected keys: ", ", ", unexpected if strict else []),
+                 ("shape mismatches: ", "; ", mismatched), ("dtype mismatches: ", "; ", bad_kind))
+        problems = [label + sep.join(items) for label, sep, items in found if items]
         if problems:
             raise ValueError(f"load_state_dict into {type(self).__name__} failed; the model was not changed.\n  "
                              + "\n  ".join(problems))

@@ -9,9 +9,8 @@ LayerNorm and GroupNorm, and for InstanceNorm unless track_running_stats=True.
 """
 import numpy as np
 
-from minigrad.nn.batchnorm import _BatchNorm
+from minigrad.nn.batchnorm import _BatchNorm, register_affine
 from minigrad.nn.module import Module
-from minigrad.nn.parameter import Parameter
 from minigrad.ops.normalization import group_norm, instance_norm, layer_norm
 
 
@@ -32,11 +31,7 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(int(d) for d in shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        shape = self.normalized_shape
-        self.register_parameter("weight", Parameter(np.ones(shape, np.float32))
-                                if elementwise_affine else None)
-        self.register_parameter("bias", Parameter(np.zeros(shape, np.float32))
-                                if elementwise_affine and bias else None)
+        register_affine(self, self.normalized_shape, elementwise_affine, elementwise_affine and bias)
 
     def forward(self, x):
         return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -58,12 +53,7 @@ class GroupNorm(Module):
                              f"got num_groups={num_groups}, num_channels={num_channels}")
         self.num_groups, self.num_channels = int(num_groups), int(num_channels)
         self.eps, self.affine = eps, affine
-        if affine:
-            self.weight = Parameter(np.ones(num_channels, np.float32))
-            self.bias = Parameter(np.zeros(num_channels, np.float32))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        register_affine(self, num_channels, affine, affine)
 
     def forward(self, x):
         if x.ndim < 2 or x.shape[1] != self.num_channels:

@@ -15,6 +15,14 @@ import numpy as np
 from minigrad.tensor import Tensor
 
 
+def check_non_negative(*checks) -> None:
+    """PyTorch's ValueError for the first (description, value) pair whose value is below 0
+    (or NaN)."""
+    for description, value in checks:
+        if not 0.0 <= value:
+            raise ValueError(f"Invalid {description}: {value}")
+
+
 class Optimizer:
     def __init__(self, params, defaults: dict):
         if isinstance(params, Tensor):
