@@ -1,19 +1,8 @@
 """2-D max and average pooling on plain arrays, numba version (no Tensor, no autograd).
 
-Names, signatures and rules are those of minigrad/kernels/reference/pool.py:
-
-x (N, C, H, W) -> out (N, C, OH, OW) with OH = (H + 2*ph - kh) // sh + 1 (floor
-mode, like PyTorch's default). kernel, stride and padding are pairs.
-
-Max pooling pads with -inf and records, for every output, the flat index
-h*W + w of the chosen element inside its (H, W) input plane (int32, like the
-indices of PyTorch's max_pool2d). Ties go to the FIRST maximum in row-major
-window order, and the backward routes each output's gradient to that one
-element only: on MNIST's blank background whole windows tie, and handing the
-gradient to every tied element would multiply it.
-
-Average pooling counts the padding in the divisor (count_include_pad=True,
-PyTorch's default), so every window divides by kh*kw.
+Names, signatures and rules are those of minigrad/kernels/reference/pool.py
+(output sizes, the -inf padding, the first-maximum rule for ties and the
+count_include_pad divisor are written down there, once).
 
 The numba kernels run in parallel over the N*C image planes (one thread owns
 a plane, so the backward's scatter-adds have no races) and keep the input's
