@@ -109,6 +109,9 @@ def main():
                              "it may meet the other framework's OpenMP threads still spinning")
     args = parser.parse_args()
 
+    # The fast backend chooses numba's thread pool (tbb first) when it is loaded;
+    # set_num_threads launches the pool, so load the backend before it.
+    import minigrad.kernels.fast  # noqa: F401
     import numba
     numba.set_num_threads(args.threads)
     try:

@@ -216,6 +216,9 @@ def main():
     args = parser.parse_args()
 
     os.environ.setdefault("NUMBA_NUM_THREADS", str(args.threads))
+    # The fast backend chooses numba's thread pool (tbb first) when it is loaded;
+    # set_num_threads launches the pool, so load the backend before it.
+    import minigrad.kernels.fast  # noqa: F401
     import numba
     numba.set_num_threads(args.threads)
     try:

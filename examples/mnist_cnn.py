@@ -107,11 +107,11 @@ def train_epoch(model, loader, optimizer, step_lr, losses, accuracies, progress=
 def kernel_cache_is_cold():
     """True when numba will compile minigrad's kernels: JIT on and no cache index yet."""
     import numba
-    import minigrad.kernels
+    import minigrad.kernels.fast
 
     if numba.config.DISABLE_JIT:
         return False
-    cache = os.path.join(os.path.dirname(minigrad.kernels.__file__), "__pycache__")
+    cache = os.path.join(os.path.dirname(minigrad.kernels.fast.__file__), "__pycache__")
     return not (os.path.isdir(cache) and any(n.endswith(".nbi") for n in os.listdir(cache)))
 
 

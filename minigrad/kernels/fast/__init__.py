@@ -20,7 +20,9 @@ omp; the priority list always names all three layers (numba requires a
 permutation of them) and a user's NUMBA_THREADING_LAYER(_PRIORITY) wins. The
 pip wheel puts libtbb in the environment's lib/ folder, which the dynamic
 loader does not search; loading it once by full path makes numba's later load
-by name find it. This must happen before the first parallel kernel runs.
+by name find it. This must happen before numba launches its pool: by the first
+parallel kernel, or by `numba.set_num_threads`, so a program that calls numba
+itself should `import minigrad.kernels.fast` first (the benchmarks do).
 
 Cache. `cache=True` keeps compiled kernels on disk (a parallel kernel takes
 0.5-2 s to compile). `jit` picks the first writable place: NUMBA_CACHE_DIR if
