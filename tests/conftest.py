@@ -31,3 +31,19 @@ def backend(request):
     import minigrad
     with minigrad.backend(request.param):
         yield request.param
+
+
+@pytest.fixture
+def adoptions(monkeypatch):
+    """A list that records, for each gradient a leaf receives, whether the leaf adopted
+    the array itself (True) or copied it (False): the engine's one-copy-fewer rule."""
+    from minigrad.tensor import Tensor
+    seen = []
+    original = Tensor._accumulate_grad
+
+    def record(self, grad, owned=False):
+        original(self, grad, owned)
+        seen.append(self.grad is grad)
+
+    monkeypatch.setattr(Tensor, "_accumulate_grad", record)
+    return seen

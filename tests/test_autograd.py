@@ -249,18 +249,9 @@ def test_a_callers_gradient_array_is_never_adopted():
 
 
 
-def test_a_fresh_gradient_is_adopted_by_its_leaf_and_a_shared_one_is_not(monkeypatch):
+def test_a_fresh_gradient_is_adopted_by_its_leaf_and_a_shared_one_is_not(adoptions):
     """The engine's one-copy-fewer rule: adopt only arrays an op marks as its own (owned_grads)."""
-    import sys
-    tensor_class = sys.modules["minigrad.tensor"].Tensor
-    seen = []
-    original = tensor_class._accumulate_grad
-
-    def record(self, grad, owned=False):
-        original(self, grad, owned)
-        seen.append(self.grad is grad)        # adopted, rather than copied
-
-    monkeypatch.setattr(tensor_class, "_accumulate_grad", record)
+    seen = adoptions
     x = minigrad.Tensor(np.ones((4, 3)), requires_grad=True)
     (x * 2.0).sum().backward()           # Mul's backward makes a new array for x
     a = minigrad.Tensor(np.ones(3), requires_grad=True)
