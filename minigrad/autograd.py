@@ -148,21 +148,23 @@ class Function:
         """Run the op on Tensors; make it a node of the graph if a gradient is needed."""
         global _sequence_nr
         fn = cls()
-        fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
-        out = fn.forward(*(t.data for t in inputs), **params)
-        out = out if isinstance(out, np.ndarray) else np.asarray(out)
+        fn.needs_input_grad = needs = tuple([t.requires_grad for t in inputs])
+        out = fn.forward(*[t.data for t in inputs], **params)
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
         shares = cls.view_of_input and np.may_share_memory(out, inputs[0].data)
         counter = inputs[0]._version_counter if shares else None
-        if not (_grad_enabled and any(fn.needs_input_grad)):
+        if not (_grad_enabled and any(needs)):
             return make_tensor(out, False, None, counter)
-        fn.parents = tuple(_parent(t) for t in inputs)
+        fn.parents = tuple([_parent(t) for t in inputs])
         fn.params, fn.output_shape, fn.output_dtype = params, out.shape, out.dtype
         fn.sequence_nr, _sequence_nr = _sequence_nr, _sequence_nr + 1
         if out.size == 1:
             fn.output_scalar = out.item()
         tensor = make_tensor(out, True, fn, counter)
         if fn._saved:
-            fn._saved = tuple(_saved_record(a, inputs + (tensor,)) for a in fn._saved)
+            tensors = inputs + (tensor,)
+            fn._saved = tuple([_saved_record(a, tensors) for a in fn._saved])
         return tensor
 
     def _free(self) -> None:
@@ -186,15 +188,20 @@ def _owner(array):
 
 def _saved_record(array, tensors):
     """(array, version counter, version now, shape) of the tensor `array` is (a view of)."""
-    if array is not None:
-        # The tensor whose data it is, else one whose data shares its owner (a view).
-        owner = _owner(array)
-        match = next((t for t in tensors if t.data is array), None)
-        if match is None:
-            match = next((t for t in tensors if _owner(t.data) is owner), None)
-        if match is not None:
-            return array, match._version_counter, match._version_counter[0], match.shape
-    return array, None, 0, None
+    if array is None:
+        return None, None, 0, None
+    # The tensor whose data it is, else one whose data shares its owner (a view).
+    owner = _owner(array)
+    match = None
+    for t in tensors:
+        if t.data is array:
+            match = t
+            break
+        if match is None and _owner(t.data) is owner:
+            match = t
+    if match is None:
+        return array, None, 0, None
+    return array, match._version_counter, match._version_counter[0], match.shape
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
