@@ -12,6 +12,7 @@ import numpy as np
 
 from minigrad import autograd
 from minigrad.nn.parameter import Parameter
+from minigrad.nn.utils import fusion
 from minigrad.ops.common import raw
 from minigrad.tensor import Tensor
 
@@ -308,6 +309,8 @@ class Sequential(Module):
                 self.add_module(str(i), module)
 
     def forward(self, x):
+        if fusion.uses_plan():             # the fast backend's rewrites: nn/utils/fusion.py
+            return fusion.run_fused(self._modules.values(), x)
         for module in self._modules.values():
             x = module(x)
         return x
