@@ -37,8 +37,9 @@ def stack_samples(samples, indices=None):
         column = [_as_array(r[k]) for r in rows]
         for i, a in enumerate(column):
             if a.shape != column[0].shape:
-                raise ValueError(f"stack_samples: field {k} of sample {names[i]} has shape {a.shape}, but "
-                                 f"sample {names[0]} has {column[0].shape}; a batch needs equal shapes")
+                raise ValueError(f"stack_samples: field {k} of sample {names[i]} has shape "
+                                 f"{a.shape}, but sample {names[0]} has {column[0].shape}; "
+                                 "a batch needs equal shapes")
         fields.append(np.stack(column))
     return tuple(fields)
 
