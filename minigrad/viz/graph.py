@@ -179,13 +179,11 @@ _Node = namedtuple("_Node", "key role lines cluster record", defaults=(None, Fal
 
 def _expand_rule(expand):
     """expand=None/'all'/name/type/predicate/list of those -> predicate(path, module)."""
-    if expand is None:
-        return lambda path, module: False
     if isinstance(expand, str) and expand == "all":
         return lambda path, module: True
     if callable(expand) and not isinstance(expand, type):
         return expand
-    items = [expand] if isinstance(expand, (str, type)) else list(expand)
+    items = [expand] if isinstance(expand, (str, type)) else list(expand or [])
 
     def matches(item, path, module):
         if isinstance(item, type):
@@ -199,7 +197,8 @@ def _expand_rule(expand):
 class _Plan:
     """Nodes, edges and clusters of the drawing, as plain Python objects, built
     in named steps: walk the graph, name the leaves, assign ops to module calls,
-    give every drawn node a key, then emit op, call, leaf and cluster nodes."""
+    give every drawn node a key, then emit op, call and leaf nodes (and, on the
+    way, the clusters that hold them)."""
 
     def __init__(self, root, model, show_grad, expand, names):
         self.show_grad = show_grad
@@ -212,7 +211,9 @@ class _Plan:
         self._op_nodes()
         self._call_nodes()
         self._leaf_nodes()
-        self._prune_clusters()
+        # The root is drawn green, whatever kind of node it is.
+        self.nodes = [node._replace(role="root") if node.key == self.root_key else node
+                      for node in self.nodes]
 
     def _walk(self, root):
         """Ops in topological order; leaves (deduplicated) with their drawn values."""
@@ -360,10 +361,9 @@ class _Plan:
                 continue
             value = _op_value(fn)
             lines = [fn.name, _describe(value), _params_text(fn), *self._grad_lines(value)]
-            role = "root" if key == self.root_key else "op"
             cluster = self._cluster_for(self.chain_of[id(fn)])
             record = self.show_grad and value.size == 1
-            self.nodes.append(_Node(key, role, [x for x in lines if x], cluster, record))
+            self.nodes.append(_Node(key, "op", [x for x in lines if x], cluster, record))
             self._edges_into(fn, key)
             self._state_edges(fn, key)
 
@@ -395,8 +395,7 @@ class _Plan:
             lines.append(f"{n_ops} op" + ("s" if n_ops > 1 else ""))
             if len(outputs) == 1:
                 lines += self._grad_lines(outputs[0])
-            role = "root" if key == self.root_key else "module"
-            self.nodes.append(_Node(key, role, lines, self._cluster_for(group["chain"])))
+            self.nodes.append(_Node(key, "module", lines, self._cluster_for(group["chain"])))
 
     def _leaf_nodes(self):
         for ident, value in self.leaves.items():
@@ -414,20 +413,9 @@ class _Plan:
             cluster = self._owner_cluster(name)
             if is_param and not tensor.requires_grad:
                 name += " (frozen)"
-            key = self.key_of[ident]
-            role = "root" if key == self.root_key else role
             lines = [name, _describe(value), *self._grad_lines(value)]
-            self.nodes.append(_Node(key, role, lines, cluster, self.show_grad and value.size == 1))
-
-    def _prune_clusters(self):
-        """Keep only clusters that hold a node, directly or through a sub-cluster."""
-        used = set()
-        for node in self.nodes:
-            path = node.cluster
-            while path is not None and path not in used:
-                used.add(path)
-                path = self.clusters[path]["parent"]
-        self.clusters = {p: c for p, c in self.clusters.items() if p in used}
+            record = self.show_grad and value.size == 1
+            self.nodes.append(_Node(self.key_of[ident], role, lines, cluster, record))
 
 
 # ---- building the Digraph ---------------------------------------------------------
