@@ -7,8 +7,8 @@
 temporary file in the target's directory, flushes and fsyncs it, then renames
 it over the target with os.replace. A crash or exception mid-save leaves the
 previous checkpoint intact and removes the temporary file. `load` never
-unpickles (allow_pickle=False) and reads every array at once, so a truncated or corrupt file fails there, with an
-error that names the file.
+unpickles (allow_pickle=False) and reads every array at once, so a truncated
+or corrupt file fails there, with an error that names the file.
 """
 import contextlib
 import errno
