@@ -17,8 +17,6 @@ import sys
 
 from minigrad.exercises.registry import BY_NAME
 
-_failures = []
-
 
 def resolve(path):
     """'pkg.mod:Cls.attr' -> (owner, attr name, current value)."""
@@ -94,21 +92,3 @@ def pytest_collection_modifyitems(config, items):
     if numba:
         config.hook.pytest_deselected(items=numba)
         items[:] = [item for item in items if item not in numba]
-
-
-def pytest_runtest_logreport(report):
-    if report.failed:
-        _failures.append(report)
-
-
-def pytest_terminal_summary(terminalreporter):
-    if not _failures:
-        return
-    write = terminalreporter.write_line
-    write(f"\n{len(_failures)} case(s) fail:")
-    for report in _failures:
-        write(f"  {report.nodeid}")
-    write(f"\nfirst failure, {_failures[0].nodeid} (expected vs got):")
-    text = _failures[0].longreprtext.splitlines()
-    for line in text[-25:]:
-        write("  " + line)
