@@ -44,10 +44,8 @@ class DataLoader:
         self.generator = generator
 
     def __len__(self):
-        n = len(self.dataset)
-        if self.drop_last:
-            return n // self.batch_size
-        return -(-n // self.batch_size)
+        n, size = len(self.dataset), self.batch_size
+        return n // size if self.drop_last else -(-n // size)     # ceil: a last, short batch
 
     def _order(self):
         """The sample indices of one epoch, in visiting order."""

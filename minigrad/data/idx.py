@@ -40,11 +40,9 @@ class IDXError(ValueError):
 def _read_bytes(path):
     """The file's bytes, gunzipped when the name ends in .gz."""
     path = os.fspath(path)
-    if not path.endswith(".gz"):
-        with open(path, "rb") as f:
-            return f.read()
+    opener = gzip.open if path.endswith(".gz") else open
     try:
-        with gzip.open(path, "rb") as f:
+        with opener(path, "rb") as f:
             return f.read()
     except EOFError as e:
         raise IDXError(f"{path}: gzip stream is truncated ({e})") from e

