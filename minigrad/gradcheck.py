@@ -49,7 +49,9 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=200, see
     projection = rng.standard_normal(output.shape)
     (output * projection).sum().backward()
 
-    def projected_loss() -> float:
+    def loss_with(x, index, value) -> float:
+        """The projected loss L with x[index] set to `value`."""
+        x.data[index] = value
         with no_grad():
             return float(np.sum(fn(*args).data * projection))
 
@@ -61,10 +63,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=200, see
             # (e.g. transposed) input is a copy, and nudging it would do nothing.
             index = np.unravel_index(i, x.shape)
             original = x.data[index]
-            x.data[index] = original + eps
-            plus = projected_loss()
-            x.data[index] = original - eps
-            minus = projected_loss()
+            plus, minus = loss_with(x, index, original + eps), loss_with(x, index, original - eps)
             x.data[index] = original
             numeric = (plus - minus) / (2 * eps)
             a = analytic[index]

@@ -23,7 +23,7 @@ What is drawn (the legend repeats it):
 The drawing is planned in plain Python first (`_Plan`), counted against
 `max_nodes`, and only then turned into a `graphviz.Digraph`.
 """
-import contextlib
+import functools
 import re
 import weakref
 from collections import namedtuple
@@ -53,33 +53,31 @@ class GraphvizNotFoundError(RuntimeError):
     """The Graphviz `dot` program is not installed, so nothing can be rendered."""
 
 
-@contextlib.contextmanager
-def _dot_needed():
-    """Turn graphviz's ExecutableNotFound into instructions for installing Graphviz."""
-    try:
-        yield
-    except graphviz.ExecutableNotFound as error:
-        raise GraphvizNotFoundError(
-            "cannot render the graph: the Graphviz program `dot` was not found on PATH "
-            f"({error}).\nInstall Graphviz itself (the Python package alone is not enough):\n"
-            "    Debian/Ubuntu:  sudo apt-get install graphviz\n"
-            "    macOS:          brew install graphviz\n"
-            "    conda:          conda install -c conda-forge graphviz\n"
-            "The DOT text is still available without it: graph.source, or "
-            "graph.save('graph.gv').") from error
+def _explaining(call):
+    """`call`, raising GraphvizNotFoundError with install instructions where graphviz
+    raises ExecutableNotFound."""
+    @functools.wraps(call)
+    def explained(*args, **kwargs):
+        try:
+            return call(*args, **kwargs)
+        except graphviz.ExecutableNotFound as error:
+            raise GraphvizNotFoundError(
+                "cannot render the graph: the Graphviz program `dot` was not found on PATH "
+                f"({error}).\nInstall Graphviz itself (the Python package is not enough):\n"
+                "    Debian/Ubuntu:  sudo apt-get install graphviz\n"
+                "    macOS:          brew install graphviz\n"
+                "    conda:          conda install -c conda-forge graphviz\n"
+                "The DOT text is still available without it: graph.source, or "
+                "graph.save('graph.gv').") from error
+    return explained
 
 
 class Graph(graphviz.Digraph):
     """A `graphviz.Digraph` whose render() and pipe() explain how to install
     Graphviz when `dot` is missing, instead of failing obscurely."""
 
-    def render(self, *args, **kwargs):
-        with _dot_needed():
-            return super().render(*args, **kwargs)
-
-    def pipe(self, *args, **kwargs):
-        with _dot_needed():
-            return super().pipe(*args, **kwargs)
+    render = _explaining(graphviz.Digraph.render)
+    pipe = _explaining(graphviz.Digraph.pipe)
 
 
 def render(graph, path, format=None) -> str:
@@ -94,8 +92,8 @@ def render(graph, path, format=None) -> str:
     format = format or suffix or "svg"
     if suffix != format:
         path = f"{path}.{format}"
-    with _dot_needed():                 # `graph` may be a plain graphviz.Digraph
-        return graph.render(outfile=path, format=format, cleanup=True)
+    # `graph` may be a plain graphviz.Digraph.
+    return _explaining(graph.render)(outfile=path, format=format, cleanup=True)
 
 
 def retain_grads(root):
@@ -177,9 +175,7 @@ def _expand_rule(expand):
     """expand=None/'all'/name/type/predicate/list of those -> predicate(path, module)."""
     if isinstance(expand, str) and expand == "all":
         return lambda path, module: True
-    if callable(expand) and not isinstance(expand, type):
-        return expand
-    items = [expand] if isinstance(expand, (str, type)) else list(expand or [])
+    items = [expand] if isinstance(expand, str) or callable(expand) else list(expand or [])
 
     def matches(item, path, module):
         if isinstance(item, type):
