@@ -47,17 +47,11 @@ class DataLoader:
         n, size = len(self.dataset), self.batch_size
         return n // size if self.drop_last else -(-n // size)     # ceil: a last, short batch
 
-    def _order(self):
-        """The sample indices of one epoch, in visiting order."""
-        n = len(self.dataset)
-        if not self.shuffle:
-            return np.arange(n)
-        # Look the global generator up now: manual_seed replaces it.
-        rng = self.generator if self.generator is not None else _random.generator()
-        return rng.permutation(n)
-
     def __iter__(self):
-        order = self._order()
+        n = len(self.dataset)
+        # Look the global generator up at each epoch: manual_seed replaces it.
+        rng = self.generator if self.generator is not None else _random.generator()
+        order = rng.permutation(n) if self.shuffle else np.arange(n)
         get_batch = getattr(self.dataset, "get_batch", None)
         for b in range(len(self)):
             indices = order[b * self.batch_size:(b + 1) * self.batch_size]

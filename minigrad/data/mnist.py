@@ -178,10 +178,8 @@ class RestrictedUnpickler(pickle.Unpickler):
 
     def find_class(self, module, name):
         if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(
-                f"refusing to unpickle global {module}.{name}: only numpy array "
-                "reconstruction (numpy.core.multiarray._reconstruct, numpy.ndarray, "
-                "numpy.dtype) is allowed")
+            raise pickle.UnpicklingError(f"refusing to unpickle global {module}.{name}: only "
+                                         "numpy's ndarray reconstruction is allowed")
         return self.ALLOWED[(module, name)]()
 
 

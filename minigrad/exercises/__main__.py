@@ -39,10 +39,10 @@ def start(exercise, folder):
     path = _file(exercise, folder)
     if path.exists():
         print(f"{path} exists; not overwritten. Edit it, then: check {exercise['name']}")
-        return 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(stub(exercise))
-    print(f"wrote {path}")
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(stub(exercise))
+        print(f"wrote {path}")
     return 0
 
 

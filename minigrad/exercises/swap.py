@@ -28,13 +28,6 @@ def resolve(path):
     return owner, attr, getattr(owner, attr)
 
 
-def load_learner(file, attr):
-    spec = importlib.util.spec_from_file_location("learner_solution", file)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return getattr(module, attr)
-
-
 def _fill_out(fn):
     """Callers may pass out=; the learner's function may not take it, or may ignore it."""
     takes_out = "out" in _parameters(fn)
@@ -52,7 +45,10 @@ def install(exercise, file):
     """The learner's function in place of the target: on its owner, and in every module
     that bound it with `from x import f`."""
     owner, name, original = resolve(exercise["target"])
-    learner = load_learner(file, name)
+    spec = importlib.util.spec_from_file_location("learner_solution", file)
+    solution = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(solution)
+    learner = getattr(solution, name)
     replacement = _fill_out(learner) if "out" in _parameters(original) else learner
     setattr(owner, name, replacement)
     for module in list(sys.modules.values()):
