@@ -123,13 +123,11 @@ def _find_idx_pair(directory, prefix):
     """
     names = (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte")
     paths = [_find_file(directory, name) for name in names]
-    if paths == [None, None]:
-        return None
-    for name, path in zip(names, paths):
-        if path is None:
-            raise DataNotFoundError(f"{directory} has one file of the {prefix} pair but not "
-                                    f"{name} (or {name}.gz)")
-    return paths
+    missing = [name for name, path in zip(names, paths) if path is None]
+    if len(missing) == 1:
+        raise DataNotFoundError(f"{directory} has one file of the {prefix} pair but not "
+                                f"{missing[0]} (or {missing[0]}.gz)")
+    return None if missing else paths
 
 
 def _load_idx_split(directories, split, dataset_name):

@@ -332,9 +332,10 @@ class _Plan:
                          else f"|grad| {float(np.linalg.norm(grad)):.4g}")
         return lines
 
-    def _edges_into(self, fn, key, collapsed=False):
+    def _edges_into(self, fn, key):
         """Solid edges from fn's inputs; inside a collapsed box, once per source and none
         from the box to itself."""
+        collapsed = id(fn) in self.unit_of
         for entry in fn.parents:
             ident = self._ident(entry)
             edge = (self.key_of[ident], key, "solid")
@@ -344,19 +345,18 @@ class _Plan:
             self.edges.append(edge)
 
     def _op_nodes(self):
-        """One box per op outside collapsed modules, and its edges."""
+        """One box per op outside collapsed modules; the edges of every op."""
         self.seen, self.state_keys = set(), {}
         for fn in self.ops:
             key = self.key_of[id(fn)]
+            self._edges_into(fn, key)
             if id(fn) in self.unit_of:
-                self._edges_into(fn, key, collapsed=True)
                 continue
             value = _op_value(fn)
             lines = [fn.name, _describe(value), _params_text(fn), *self._grad_lines(value)]
             cluster = self._cluster_for(self.chain_of[id(fn)])
             record = self.show_grad and value.size == 1
             self.nodes.append(_Node(key, "op", [x for x in lines if x], cluster, record))
-            self._edges_into(fn, key)
             self._state_edges(fn, key)
 
     def _state_edges(self, fn, key):

@@ -94,15 +94,13 @@ def summary(model, input_shape, dtype=np.float32) -> str:
         cells = [row[i].ljust(widths[i]) for i in range(3)] + [row[3].rjust(widths[3])]
         return "  ".join(cells)
 
-    rule_width = sum(widths) + 6
-    lines = [f"Input: {input_shape} {np.dtype(dtype).name}", line(rows[0]), "=" * rule_width]
-    lines += [line(row) for row in rows[1:]]
-    lines += ["=" * rule_width,
-              f"Total params:         {total:,}",
-              f"Trainable params:     {trainable:,}",
-              f"Non-trainable params: {total - trainable:,}",
-              f"Buffer values:        {buffers:,} "
-              "(not trained: e.g. BatchNorm running statistics)"]
+    rule = "=" * (sum(widths) + 6)
+    lines = [f"Input: {input_shape} {np.dtype(dtype).name}", line(rows[0]), rule,
+             *(line(row) for row in rows[1:]), rule,
+             f"Total params:         {total:,}",
+             f"Trainable params:     {trainable:,}",
+             f"Non-trainable params: {total - trainable:,}",
+             f"Buffer values:        {buffers:,} (not trained: e.g. BatchNorm running statistics)"]
     table = "\n".join(lines)
     print(table)
     return table
