@@ -19,13 +19,10 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, *, dtype=None):
         super().__init__()
-        dtype = np.float32 if dtype is None else np.dtype(dtype)
         self.in_features = positive_int(in_features, "Linear: in_features", at_least=0)
         self.out_features = positive_int(out_features, "Linear: out_features", at_least=0)
-        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
-        bias = Parameter(np.empty(self.out_features, dtype=dtype)) if bias else None
-        self.register_parameter("bias", bias)
-        self.reset_parameters()
+        add_weight_and_bias(self, (self.out_features, self.in_features),
+                            self.out_features if bias else None, dtype)
 
     def reset_parameters(self):
         init.default_layer_init_(self.weight, self.bias)
@@ -34,4 +31,14 @@ class Linear(Module):
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+def add_weight_and_bias(layer, weight_shape, bias_size, dtype):
+    """Give a Linear or conv layer its weight of `weight_shape` and its bias of `bias_size`
+    (None: no bias) in `dtype` (None: float32), initialised by its reset_parameters()."""
+    dtype = np.float32 if dtype is None else dtype
+    layer.weight = Parameter(np.empty(weight_shape, dtype))
+    layer.bias = None if bias_size is None else Parameter(np.empty(bias_size, dtype))
+    layer.reset_parameters()

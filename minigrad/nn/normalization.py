@@ -21,6 +21,8 @@ class LayerNorm(Module):
     affine map is per element, not per channel.
     """
 
+    _repr_template = "{normalized_shape}, eps={eps}, elementwise_affine={elementwise_affine}"
+
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
@@ -31,20 +33,19 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(int(d) for d in shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        register_affine(self, self.normalized_shape, elementwise_affine, elementwise_affine and bias)
+        register_affine(self, self.normalized_shape, elementwise_affine,
+                        elementwise_affine and bias)
 
     def forward(self, x):
         return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
-
-    def extra_repr(self):
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
 
 
 class GroupNorm(Module):
     """x (N, C, *) -> same shape; each sample's C channels in num_groups groups,
     each group standardized over its channels and positions. weight, bias: (C,).
     """
+
+    _repr_template = "{num_groups}, {num_channels}, eps={eps}, affine={affine}"
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True):
         super().__init__()
@@ -61,9 +62,6 @@ class GroupNorm(Module):
                              f"shape {tuple(x.shape)}")
         return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
-
 
 class _InstanceNorm(_BatchNorm):
     """BN's constructor and buffers with InstanceNorm's defaults; the statistics
@@ -79,20 +77,19 @@ class _InstanceNorm(_BatchNorm):
         super().__init__(num_features, eps, momentum, affine, track_running_stats)
 
     def forward(self, x):
-        batched = x.ndim == self.spatial_ranks + 2
-        if x.ndim not in (self.spatial_ranks + 1, self.spatial_ranks + 2):
-            raise ValueError(f"{type(self).__name__} expects {self.spatial_ranks + 2}-D (batched) "
-                             f"or {self.spatial_ranks + 1}-D input, got shape {tuple(x.shape)}")
-        channels = x.shape[1] if batched else x.shape[0]
-        if channels != self.num_features:
+        rank = self.spatial_ranks + 2
+        if x.ndim not in (rank, rank - 1):
+            raise ValueError(f"{type(self).__name__} expects {rank}-D (batched) "
+                             f"or {rank - 1}-D input, got shape {tuple(x.shape)}")
+        batch = x if x.ndim == rank else x.reshape(1, *x.shape)
+        if batch.shape[1] != self.num_features:
             raise ValueError(f"{type(self).__name__} was built for {self.num_features} channels "
                              f"(num_features), got input of shape {tuple(x.shape)}")
-        x4 = x if batched else x.reshape(1, *x.shape)
         # PyTorch: momentum=None means no running update for InstanceNorm (momentum 0).
-        y = instance_norm(x4, self.running_mean, self.running_var, self.weight, self.bias,
+        y = instance_norm(batch, self.running_mean, self.running_var, self.weight, self.bias,
                           self.training or not self.track_running_stats,
                           0.0 if self.momentum is None else self.momentum, self.eps)
-        return y if batched else y.reshape(*x.shape)
+        return y if batch is x else y.reshape(*x.shape)
 
 
 class InstanceNorm1d(_InstanceNorm):
