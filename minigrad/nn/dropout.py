@@ -8,12 +8,11 @@ class Dropout(Module):
     """Zero each element with probability p and scale the rest by 1/(1-p) while
     training; pass x through unchanged after `eval()`."""
 
+    _repr_template = "p={p}"
+
     def __init__(self, p=0.5):
         super().__init__()
         self.p = check_probability(p)
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training)
-
-    def extra_repr(self):
-        return f"p={self.p}"

@@ -108,8 +108,7 @@ class Module:
             self._record_call(start, autograd.next_sequence_nr())
         for hook in list(self._forward_hooks.values()):
             replaced = hook(self, args, output)
-            if replaced is not None:
-                output = replaced
+            output = output if replaced is None else replaced
         return output
 
     def _record_call(self, start, end):
@@ -119,11 +118,9 @@ class Module:
         the latest forward pass (since no module was running) are kept, and
         calls under no_grad are not recorded: they build no graph.
         """
-        calls = self.__dict__.get("_calls")
-        if calls is None or calls[0] != _forward_pass:
-            calls = [_forward_pass]
-            object.__setattr__(self, "_calls", calls)
-        calls.append((start, end))
+        if self.__dict__.get("_calls", [None])[0] != _forward_pass:
+            object.__setattr__(self, "_calls", [_forward_pass])
+        self._calls.append((start, end))
 
     def call_ranges(self) -> list:
         """[(start, end), ...]: sequence numbers of the graph nodes of each call
@@ -278,19 +275,18 @@ class Module:
 
 
 class Sequential(Module):
-    """Modules applied in order; children are named "0", "1", ..."""
+    """Modules applied in order; children are named "0", "1", ... (or by the keys of
+    the one dict given)."""
 
     def __init__(self, *modules):
         super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], dict):
-            for name, module in modules[0].items():
-                self.add_module(name, module)
-        else:
-            for i, module in enumerate(modules):
-                if not isinstance(module, Module):
-                    raise TypeError(f"Sequential takes Modules; argument {i} is a "
-                                    f"{type(module).__name__}")
-                self.add_module(str(i), module)
+        named = modules[0].items() if len(modules) == 1 and isinstance(modules[0], dict) \
+            else ((str(i), module) for i, module in enumerate(modules))
+        for i, (name, module) in enumerate(named):
+            if not isinstance(module, Module):
+                raise TypeError(f"Sequential takes Modules; argument {i} is a "
+                                f"{type(module).__name__}")
+            self.add_module(name, module)
 
     def forward(self, x):
         for module in self._modules.values():

@@ -5,14 +5,13 @@ from minigrad.nn.module import Module
 
 
 class _Pool2d(Module):
+    _repr_template = "kernel_size={kernel_size}, stride={stride}, padding={padding}"
+
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class MaxPool2d(_Pool2d):
@@ -32,12 +31,11 @@ class AvgPool2d(_Pool2d):
 class AdaptiveAvgPool2d(Module):
     """(N, C, H, W) -> (N, C, *output_size), PyTorch's windows (see F.adaptive_avg_pool2d)."""
 
+    _repr_template = "output_size={output_size}"
+
     def __init__(self, output_size):
         super().__init__()
         self.output_size = output_size
 
     def forward(self, x):
         return F.adaptive_avg_pool2d(x, self.output_size)
-
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
