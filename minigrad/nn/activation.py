@@ -1,30 +1,6 @@
 """Activation modules; each calls the function of the same name in nn.functional."""
 from minigrad.nn import functional as F
-from minigrad.nn.module import Module
-
-
-class _CallsFunction(Module):
-    """Stores its constructor's options, in order, and calls `function(*inputs, **those)`.
-
-    A subclass names `function` and, when it has options, writes an `__init__`
-    with PyTorch's signature that passes them on by keyword. The losses use it too.
-    """
-
-    function = None
-
-    def __init__(self, **options):
-        super().__init__()
-        self._options = tuple(options)
-        for name, value in options.items():
-            setattr(self, name, value)
-
-    def forward(self, *inputs):
-        options = {name: getattr(self, name) for name in self._options}
-        # through the class: a function stored on it would otherwise bind `self`
-        return type(self).function(*inputs, **options)
-
-    def extra_repr(self):
-        return ", ".join(f"{name}={getattr(self, name)!r}" for name in self._options)
+from minigrad.nn.module import _CallsFunction
 
 
 class ReLU(_CallsFunction):

@@ -1,6 +1,6 @@
 """Loss modules; each calls the function of the same name in nn.functional."""
 from minigrad.nn import functional as F
-from minigrad.nn.activation import _CallsFunction
+from minigrad.nn.module import _CallsFunction
 from minigrad.ops.loss import REDUCTIONS
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from minigrad import autograd
 from minigrad.nn.parameter import Parameter
 from minigrad.ops.common import raw
+from minigrad.ops.shape import flatten
 from minigrad.tensor import Tensor
 
 
@@ -313,22 +314,43 @@ class Sequential(Module):
         return self
 
 
+class _CallsFunction(Module):
+    """Stores its constructor's options, in order, and calls `function(*inputs, **those)`.
+
+    A subclass names `function` and, when it has options, writes an `__init__`
+    with PyTorch's signature that passes them on by keyword: the activations, the
+    losses, the pooling layers and Flatten.
+    """
+
+    function = None
+
+    def __init__(self, **options):
+        super().__init__()
+        self._options = tuple(options)
+        for name, value in options.items():
+            setattr(self, name, value)
+
+    def forward(self, *inputs):
+        options = {name: getattr(self, name) for name in self._options}
+        # through the class: a function stored on it would otherwise bind `self`
+        return type(self).function(*inputs, **options)
+
+    def extra_repr(self):
+        return ", ".join(f"{name}={getattr(self, name)!r}" for name in self._options)
+
+
 class Identity(Module):
     def forward(self, x):
         return x
 
 
-class Flatten(Module):
+class Flatten(_CallsFunction):
     """(N, d1, d2, ...) -> (N, d1*d2*...) with the default start_dim=1."""
 
-    _repr_template = "start_dim={start_dim}, end_dim={end_dim}"
+    function = flatten
 
     def __init__(self, start_dim=1, end_dim=-1):
-        super().__init__()
-        self.start_dim, self.end_dim = start_dim, end_dim
-
-    def forward(self, x):
-        return x.flatten(self.start_dim, self.end_dim)
+        super().__init__(start_dim=start_dim, end_dim=end_dim)
 
 
 def _dotted(prefix, name):
