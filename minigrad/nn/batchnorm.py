@@ -52,6 +52,12 @@ class _BatchNorm(Module):
             self.running_var.data[...] = 1
             self.num_batches_tracked.data[...] = 0
 
+    def _check_rank(self, x):
+        if x.ndim not in self.expected_ranks:
+            wanted = " or ".join(f"{r}-D" for r in self.expected_ranks)
+            raise ValueError(f"{type(self).__name__} expects {wanted} input, got {x.ndim}-D "
+                             f"input of shape {tuple(x.shape)}")
+
     def forward(self, x):
         """Batch statistics while training or without running ones, else the running ones.
 
@@ -61,10 +67,7 @@ class _BatchNorm(Module):
         """
         use_batch_stats = self.training or not self.track_running_stats
         check_batch_norm_input(x, self.num_features, use_batch_stats)
-        if x.ndim not in self.expected_ranks:
-            wanted = " or ".join(f"{r}-D" for r in self.expected_ranks)
-            raise ValueError(f"{type(self).__name__} expects {wanted} input, got {x.ndim}-D "
-                             f"input of shape {x.shape}")
+        self._check_rank(x)
         updates_buffers = self.training and self.track_running_stats
         momentum = self.momentum
         if momentum is None:        # cumulative moving average: the n-th batch gets weight 1/n

@@ -39,9 +39,8 @@ class _ConvNd(Module):
         self.stride = self._sizes(stride, "stride")
         self.dilation = self._sizes(dilation, "dilation")
         if isinstance(padding, str) and (self.transposed or padding not in PADDING_STRINGS):
-            allowed = f"an int, a pair or one of {PADDING_STRINGS}" if not self.transposed \
-                else "an int or a pair"
-            raise ValueError(f"{name}: padding must be {allowed}, got {padding!r}")
+            strings = "" if self.transposed else f" or one of {PADDING_STRINGS}"
+            raise ValueError(f"{name}: padding must be an int or a pair{strings}, got {padding!r}")
         if padding == "same" and self.stride != (1,) * self.dims:
             raise ValueError(f"{name}: padding='same' needs stride 1, got stride={stride}")
         self.padding = padding if isinstance(padding, str) else self._sizes(padding, "padding", 0)

@@ -65,11 +65,6 @@ class Module:
             self._buffers[name] = value
         object.__setattr__(self, name, value)
 
-    def __getattr__(self, name):
-        # Only reached when normal lookup fails. Unknown names must raise:
-        # returning None would hide typos such as `model.trainig`.
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
     def __delattr__(self, name):
         for registry in (self._parameters, self._buffers, self._modules):
             registry.pop(name, None)

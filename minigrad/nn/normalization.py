@@ -31,8 +31,7 @@ class LayerNorm(Module):
             raise ValueError(f"normalized_shape must be a positive int or a non-empty tuple of "
                              f"them, got {normalized_shape!r}")
         self.normalized_shape = tuple(int(d) for d in shape)
-        self.eps = eps
-        self.elementwise_affine = elementwise_affine
+        self.eps, self.elementwise_affine = eps, elementwise_affine
         register_affine(self, self.normalized_shape, elementwise_affine,
                         elementwise_affine and bias)
 
@@ -70,18 +69,13 @@ class _InstanceNorm(_BatchNorm):
     Differs from PyTorch: a channel count other than num_features is an error
     even with affine=False, where PyTorch only warns.
     """
-    spatial_ranks = ()
-
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
                  track_running_stats=False):
         super().__init__(num_features, eps, momentum, affine, track_running_stats)
 
     def forward(self, x):
-        rank = self.spatial_ranks + 2
-        if x.ndim not in (rank, rank - 1):
-            raise ValueError(f"{type(self).__name__} expects {rank}-D (batched) "
-                             f"or {rank - 1}-D input, got shape {tuple(x.shape)}")
-        batch = x if x.ndim == rank else x.reshape(1, *x.shape)
+        self._check_rank(x)
+        batch = x if x.ndim == self.expected_ranks[0] else x.reshape(1, *x.shape)
         if batch.shape[1] != self.num_features:
             raise ValueError(f"{type(self).__name__} was built for {self.num_features} channels "
                              f"(num_features), got input of shape {tuple(x.shape)}")
@@ -94,9 +88,9 @@ class _InstanceNorm(_BatchNorm):
 
 class InstanceNorm1d(_InstanceNorm):
     """x (N, C, L) or (C, L): each channel of each sample standardized over L."""
-    spatial_ranks = 1
+    expected_ranks = (3, 2)
 
 
 class InstanceNorm2d(_InstanceNorm):
     """x (N, C, H, W) or (C, H, W): each channel of each sample standardized over H, W."""
-    spatial_ranks = 2
+    expected_ranks = (4, 3)

@@ -52,10 +52,9 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        lrs = [group["lr"] for group in self.optimizer.param_groups]
-        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
-            return lrs
-        return [lr * self.gamma for lr in lrs]
+        decays = self.last_epoch != 0 and self.last_epoch % self.step_size == 0
+        factor = self.gamma if decays else 1
+        return [group["lr"] * factor for group in self.optimizer.param_groups]
 
 
 class CosineAnnealingLR(LRScheduler):
