@@ -1,14 +1,12 @@
 """Conv1d, Conv2d and ConvTranspose2d, with PyTorch's arguments, layouts and init."""
 
 from minigrad.nn import functional as F
-from minigrad.nn import init
-from minigrad.nn.linear import add_weight_and_bias
-from minigrad.nn.module import Module
+from minigrad.nn.linear import _WeightAndBias
 from minigrad.ops.common import positive_int
 from minigrad.ops.conv_forms import PADDING_STRINGS
 
 
-class _ConvNd(Module):
+class _ConvNd(_WeightAndBias):
     """Holds the arguments and parameters shared by every conv layer; its
     constructor is Conv2d's and Conv1d's (`dims` sizes per kernel, stride, ...).
 
@@ -46,8 +44,8 @@ class _ConvNd(Module):
         self.padding = padding if isinstance(padding, str) else self._sizes(padding, "padding", 0)
         first, second = (self.in_channels, self.out_channels) if self.transposed else \
             (self.out_channels, self.in_channels)
-        add_weight_and_bias(self, (first, second // self.groups) + self.kernel_size,
-                            self.out_channels if bias else None, dtype)
+        self._add_weight_and_bias((first, second // self.groups) + self.kernel_size,
+                                  self.out_channels if bias else None, dtype)
 
     def _sizes(self, value, arg, at_least=1):
         """An int or a tuple of `dims` ints, each at least `at_least`, as a `dims`-tuple."""
@@ -56,9 +54,6 @@ class _ConvNd(Module):
             raise TypeError(f"{type(self).__name__}: {arg} must be an int or {self.dims} ints, "
                             f"got {value!r}")
         return tuple(positive_int(v, f"{type(self).__name__}: {arg}", at_least) for v in values)
-
-    def reset_parameters(self):
-        init.default_layer_init_(self.weight, self.bias)
 
     def forward(self, x):
         # through the class: a function stored on it would otherwise bind `self`

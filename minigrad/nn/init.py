@@ -54,31 +54,28 @@ def _kaiming_std(tensor, a, mode, nonlinearity):
     return calculate_gain(nonlinearity, a) / math.sqrt(fan_in if mode == "fan_in" else fan_out)
 
 
-def _fill(tensor, values):
-    tensor.data[...] = values
+def constant_(tensor, val):
+    """Fill with `val`: a number, or an array of the tensor's shape (the other fills)."""
+    tensor.data[...] = val
     return tensor
 
 
 def uniform_(tensor, a=0.0, b=1.0):
     """Fill with U(a, b)."""
-    return _fill(tensor, generator().uniform(a, b, size=tensor.shape))
+    return constant_(tensor, generator().uniform(a, b, size=tensor.shape))
 
 
 def normal_(tensor, mean=0.0, std=1.0):
     """Fill with N(mean, std^2)."""
-    return _fill(tensor, generator().normal(mean, std, size=tensor.shape))
-
-
-def constant_(tensor, val):
-    return _fill(tensor, val)
+    return constant_(tensor, generator().normal(mean, std, size=tensor.shape))
 
 
 def zeros_(tensor):
-    return _fill(tensor, 0)
+    return constant_(tensor, 0)
 
 
 def ones_(tensor):
-    return _fill(tensor, 1)
+    return constant_(tensor, 1)
 
 
 def xavier_uniform_(tensor, gain=1.0):

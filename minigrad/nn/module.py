@@ -232,12 +232,11 @@ class Module:
                     for name in module._optional_buffers}
         missing = [k for k in own if k not in given and k not in optional]
         unexpected = [k for k in given if k not in own]
-        both = [k for k in own if k in given]
         mismatched = [f"{k}: model has {own[k].shape}, state_dict has {given[k].shape}"
-                      for k in both if own[k].shape != given[k].shape]
+                      for k in own if k in given and own[k].shape != given[k].shape]
         # any integer dtype loads into any other (PyTorch's int64 counter from an int32 file)
         bad_kind = [f"{k}: model has {own[k].dtype}, state_dict has {given[k].dtype}"
-                    for k in both if _kind(own[k]) != _kind(given[k])]
+                    for k in own if k in given and _kind(own[k]) != _kind(given[k])]
         found = (("missing keys: ", ", ", missing if strict else []),
                  ("unexpected keys: ", ", ", unexpected if strict else []),
                  ("shape mismatches: ", "; ", mismatched), ("dtype mismatches: ", "; ", bad_kind))
