@@ -1,4 +1,5 @@
-"""`Module`: the base of every layer, and the containers built on it.
+"""`Module`: the base of every layer, the containers built on it, and
+`_CallsFunction`, the base of the layers that only call one function.
 
 A Module owns three ordered collections, filled by attribute assignment:
 parameters (Parameter), buffers (`register_buffer`, Tensors that are state
@@ -101,26 +102,21 @@ class Module:
         finally:
             _running -= 1
         if recording:
-            self._record_call(start, autograd.next_sequence_nr())
+            # Graph drawings group ops by module with these ranges: the graph nodes numbered
+            # [start, end) came from this call. Only the calls of the latest forward pass
+            # (since no module was running) are kept; under no_grad nothing is recorded,
+            # as no graph is built.
+            if self.__dict__.get("_calls", [None])[0] != _forward_pass:
+                object.__setattr__(self, "_calls", [_forward_pass])
+            self._calls.append((start, autograd.next_sequence_nr()))
         for hook in list(self._forward_hooks.values()):
             replaced = hook(self, args, output)
             output = output if replaced is None else replaced
         return output
 
-    def _record_call(self, start, end):
-        """Remember that graph nodes numbered [start, end) came from this call.
-
-        Graph drawings group ops by module with these ranges. Only the calls of
-        the latest forward pass (since no module was running) are kept, and
-        calls under no_grad are not recorded: they build no graph.
-        """
-        if self.__dict__.get("_calls", [None])[0] != _forward_pass:
-            object.__setattr__(self, "_calls", [_forward_pass])
-        self._calls.append((start, end))
-
     def call_ranges(self) -> list:
         """[(start, end), ...]: sequence numbers of the graph nodes of each call
-        of this module in the latest forward pass (see `_record_call`)."""
+        of this module in the latest forward pass (recorded by `__call__`)."""
         return self.__dict__.get("_calls", [None])[1:]
 
     def register_forward_hook(self, hook) -> RemovableHandle:
