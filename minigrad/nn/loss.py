@@ -71,3 +71,6 @@ class MSELoss(_Loss):
     """Mean squared error between two tensors of the same shape."""
 
     function = F.mse_loss
+
+    def __init__(self, reduction="mean"):
+        super().__init__(reduction)

@@ -25,9 +25,8 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
-            else tuple(normalized_shape)
-        if not shape or any(not isinstance(d, (int, np.integer)) or d < 1 for d in shape):
+        shape = tuple(np.atleast_1d(normalized_shape))     # an int or a sequence of them
+        if not shape or any(not isinstance(d, np.integer) or d < 1 for d in shape):
             raise ValueError(f"normalized_shape must be a positive int or a non-empty tuple of "
                              f"them, got {normalized_shape!r}")
         self.normalized_shape = tuple(int(d) for d in shape)

@@ -14,8 +14,6 @@ One layer instead of two at inference: a pass over the activations saved.
 """
 import copy
 
-import numpy as np
-
 from minigrad.nn.parameter import Parameter
 from minigrad.ops.batchnorm import eval_scale_shift
 
@@ -30,12 +28,12 @@ def _fold(layer, bn, kind):
                          "(track_running_stats=False): its output depends on the batch")
     gamma, beta = (bn.weight.data, bn.bias.data) if bn.affine else (None, None)
     scale, shift = eval_scale_shift(bn.running_mean.data, bn.running_var.data, bn.eps, gamma, beta)
-    weight = layer.weight.data.astype(np.float64)
-    bias = np.zeros(out_features) if layer.bias is None else layer.bias.data.astype(np.float64)
+    # scale and shift are float64: the products are, and are rounded once to the layer's dtype
     fused = copy.deepcopy(layer).eval()
-    per_row = scale.reshape((-1,) + (1,) * (weight.ndim - 1))
-    fused.weight = Parameter((per_row * weight).astype(layer.weight.dtype))
-    fused.bias = Parameter((scale * bias + shift).astype(layer.weight.dtype))
+    per_row = scale.reshape((-1,) + (1,) * (layer.weight.ndim - 1))
+    fused.weight = Parameter((per_row * layer.weight.data).astype(layer.weight.dtype))
+    bias = shift if layer.bias is None else scale * layer.bias.data + shift
+    fused.bias = Parameter(bias.astype(layer.weight.dtype))
     return fused
 
 
