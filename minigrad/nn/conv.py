@@ -37,7 +37,7 @@ class _ConvNd(_WeightAndBias):
         self.stride = self._sizes(stride, "stride")
         self.dilation = self._sizes(dilation, "dilation")
         if isinstance(padding, str) and (self.transposed or padding not in PADDING_STRINGS):
-            strings = "" if self.transposed else f" or one of {PADDING_STRINGS}"
+            strings = "" if self.transposed else f", or one of {PADDING_STRINGS}"
             raise ValueError(f"{name}: padding must be an int or a pair{strings}, got {padding!r}")
         if padding == "same" and self.stride != (1,) * self.dims:
             raise ValueError(f"{name}: padding='same' needs stride 1, got stride={stride}")
@@ -51,8 +51,8 @@ class _ConvNd(_WeightAndBias):
         """An int or a tuple of `dims` ints, each at least `at_least`, as a `dims`-tuple."""
         values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * self.dims
         if len(values) != self.dims:
-            raise TypeError(f"{type(self).__name__}: {arg} must be an int or {self.dims} ints, "
-                            f"got {value!r}")
+            raise TypeError(f"{type(self).__name__}: {arg} must be an int or a tuple of "
+                            f"length {self.dims}, got {value!r}")
         return tuple(positive_int(v, f"{type(self).__name__}: {arg}", at_least) for v in values)
 
     def forward(self, x):
