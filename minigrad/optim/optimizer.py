@@ -71,9 +71,9 @@ class Optimizer:
 
     # ---- saving and loading ------------------------------------------------
     def state_dict(self) -> dict:
-        """{"state": {index: {name: value}}, "param_groups": [{options..., "params": [index,
-        ...]}]}, parameters numbered in group order, as PyTorch numbers them. Arrays are
-        copies."""
+        """{"state": {index: {name: value}},
+            "param_groups": [{options..., "params": [index, ...]}, ...]}:
+        parameters numbered in group order, as PyTorch numbers them. Arrays are copies."""
         index = {}
         for p in self._params():
             index.setdefault(id(p), len(index))
