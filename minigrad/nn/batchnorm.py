@@ -37,7 +37,8 @@ class _BatchNorm(Module):
                                      or not 0.0 <= momentum <= 1.0):
             raise ValueError(f"{layer}: momentum must be a number in [0, 1] or None, "
                              f"got {momentum!r}")
-        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
+        self.num_features = int(num_features)
+        self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         register_affine(self, num_features, affine, affine)     # gamma, beta
         stats = (("running_mean", np.zeros(num_features, dtype=np.float32)),
