@@ -26,7 +26,8 @@ def explain_batchnorm(values, gamma=1.0, beta=0.0, eps=1e-5, file=None) -> dict:
     probe = BatchNorm1d(1, eps=eps, momentum=1.0, affine=False).double()
     xhat = probe(Tensor(x)).data.ravel()
     mean = float(probe.running_mean.data[0])
-    var = float(probe.running_var.data[0]) * (m - 1) / m       # back to the biased variance BN uses
+    # Back from the running (unbiased) variance to the biased variance BN normalizes with.
+    var = float(probe.running_var.data[0]) * (m - 1) / m
 
     layer = BatchNorm1d(1, eps=eps).double()
     layer.weight.data[:] = gamma
@@ -34,7 +35,8 @@ def explain_batchnorm(values, gamma=1.0, beta=0.0, eps=1e-5, file=None) -> dict:
     y = layer(Tensor(x)).data.ravel()
 
     say = lambda text="": print(text, file=file)
-    say(f"BatchNorm of one feature over a batch of m = {m} values: {', '.join(f'{v:g}' for v in x.ravel())}")
+    listed = ", ".join(f"{v:g}" for v in x.ravel())
+    say(f"BatchNorm of one feature over a batch of m = {m} values: {listed}")
     say(f"1. mean      mu    = sum(x) / m                 = {mean:.4g}")
     say(f"2. variance  var   = sum((x - mu)^2) / m        = {var:.4g}   (biased: divide by m)")
     say(f"3. normalize xhat  = (x - mu) / sqrt(var + eps), eps = {eps:g}")

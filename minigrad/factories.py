@@ -6,7 +6,9 @@ from minigrad.tensor import Tensor
 
 
 def _shape(shape):
-    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
+    """zeros(2, 3) and zeros((2, 3)) alike."""
+    nested = len(shape) == 1 and isinstance(shape[0], (tuple, list))
+    return tuple(shape[0]) if nested else tuple(shape)
 
 
 def tensor(data, requires_grad=False, dtype=None) -> Tensor:

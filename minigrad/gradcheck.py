@@ -36,18 +36,22 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=200, see
     Returns True when every checked element satisfies |a - n| <= atol + rtol * |n|.
     """
     rng = np.random.default_rng(seed)
-    args = [_as_float64_copy(x) if isinstance(x, Tensor) and x.dtype.kind == "f" else x for x in inputs]
+    args = [_as_float64_copy(x) if isinstance(x, Tensor) and x.dtype.kind == "f" else x
+            for x in inputs]
     checked = [i for i, x in enumerate(args) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input requires grad")
 
     output = fn(*args)
     if not isinstance(output, Tensor) or not output.requires_grad:
-        raise ValueError("gradcheck: fn must return a Tensor that depends on an input requiring grad")
+        raise ValueError("gradcheck: fn must return a Tensor that depends on an input "
+                         "requiring grad")
     projection = rng.standard_normal(output.shape)
     (output * projection).sum().backward()
 
-    def projected_loss() -> float:
+    def loss_with(x, index, value) -> float:
+        """The projected loss L with x[index] set to `value`."""
+        x.data[index] = value
         with no_grad():
             return float(np.sum(fn(*args).data * projection))
 
@@ -59,15 +63,13 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=200, see
             # (e.g. transposed) input is a copy, and nudging it would do nothing.
             index = np.unravel_index(i, x.shape)
             original = x.data[index]
-            x.data[index] = original + eps
-            plus = projected_loss()
-            x.data[index] = original - eps
-            minus = projected_loss()
+            plus, minus = loss_with(x, index, original + eps), loss_with(x, index, original - eps)
             x.data[index] = original
             numeric = (plus - minus) / (2 * eps)
             a = analytic[index]
             if not abs(a - numeric) <= atol + rtol * abs(numeric):
                 raise GradcheckError(
-                    f"gradcheck failed for input {position} (shape {x.shape}) at index {tuple(map(int, index))}: "
-                    f"analytic {a:.8g}, numerical {numeric:.8g}, difference {abs(a - numeric):.3g}")
+                    f"gradcheck failed for input {position} (shape {x.shape}) at index "
+                    f"{tuple(map(int, index))}: analytic {a:.8g}, numerical {numeric:.8g}, "
+                    f"difference {abs(a - numeric):.3g}")
     return True

@@ -7,11 +7,16 @@ Its options are the knobs the BatchNorm studies turn.
 from minigrad import nn
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
-NORMS = ("batch", "group", "layer", "none")
+# norm= -> its layer of (channels, groups, map size), placed where BN would be
+NORM_LAYERS = {"batch": lambda channels, groups, size: nn.BatchNorm2d(channels),
+               "group": lambda channels, groups, size: nn.GroupNorm(groups, channels),
+               "layer": lambda channels, groups, size: nn.LayerNorm((channels, size, size)),
+               "none": None}
+NORMS = tuple(NORM_LAYERS)
 
 
-def conv_block(in_channels, out_channels, batch_norm=True, activation="relu", bn_position="before",
-               dropout=0.0, norm=None, groups=4, size=None):
+def conv_block(in_channels, out_channels, batch_norm=True, activation="relu",
+               bn_position="before", dropout=0.0, norm=None, groups=4, size=None):
     """Conv2d(3x3) -> [BN] -> activation -> MaxPool2d(2): (N, in, H, W) -> (N, out, H/2, W/2).
 
     bn_position="before" puts BN between the convolution and its activation
@@ -25,24 +30,15 @@ def conv_block(in_channels, out_channels, batch_norm=True, activation="relu", bn
     norm = norm or ("batch" if batch_norm else "none")
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
-    batch_norm = norm != "none"
-    layer = {"batch": lambda: nn.BatchNorm2d(out_channels),
-             "group": lambda: nn.GroupNorm(groups, out_channels),
-             "layer": lambda: nn.LayerNorm((out_channels, size, size)), "none": None}[norm]
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     if bn_position not in ("before", "after"):
         raise ValueError(f"bn_position must be 'before' or 'after', got {bn_position!r}")
-    layers = [nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=not batch_norm)]
-    if batch_norm and bn_position == "before":
-        layers.append(layer())
-    layers.append(ACTIVATIONS[activation]())
-    if batch_norm and bn_position == "after":
-        layers.append(layer())
-    layers.append(nn.MaxPool2d(2))
-    if dropout:
-        layers.append(nn.Dropout(dropout))
-    return layers
+    conv = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=norm == "none")
+    normalize = [NORM_LAYERS[norm](out_channels, groups, size)] if norm != "none" else []
+    act = [ACTIVATIONS[activation]()]
+    middle = normalize + act if bn_position == "before" else act + normalize
+    return [conv, *middle, nn.MaxPool2d(2)] + ([nn.Dropout(dropout)] if dropout else [])
 
 
 def mnist_cnn(batch_norm=True, widths=(16, 32), activation="relu", bn_position="before",

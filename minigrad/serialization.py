@@ -6,10 +6,11 @@
 `save` is atomic (`atomic_write`, also used by the MNIST cache): it writes a
 temporary file in the target's directory, flushes and fsyncs it, then renames
 it over the target with os.replace. A crash or exception mid-save leaves the
-previous checkpoint intact and removes the temporary file. `load` never unpickles (allow_pickle=False) and reads
-every array at once, so a truncated or corrupt file fails there, with an
-error that names the file.
+previous checkpoint intact and removes the temporary file. `load` never
+unpickles (allow_pickle=False) and reads every array at once, so a truncated
+or corrupt file fails there, with an error that names the file.
 """
+import contextlib
 import errno
 import os
 import secrets
@@ -36,7 +37,7 @@ def save(state_dict, path) -> None:
     Any name round-trips (np.savez takes names as keyword arguments, so it
     cannot store "file" or "allow_pickle"; write_npz writes the archive itself).
     """
-    arrays = OrderedDict((str(name), _as_array(name, value)) for name, value in state_dict.items())
+    arrays = {str(name): _as_array(name, value) for name, value in state_dict.items()}
     atomic_write(path, lambda f: write_npz(f, arrays))
 
 
@@ -67,36 +68,33 @@ def atomic_write(path, write) -> None:
         # os.open applies the umask to 0o666, as open() does; mkstemp would give 0600.
         fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as error:
-        raise type(error)(error.errno, f"cannot write {path}: {error.strerror}", path) from None
+        raise _naming(path, error) from None
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        if os.path.exists(path):
-            os.chmod(temp_path, stat.S_IMODE(os.stat(path).st_mode))   # an overwrite keeps the mode
+        if os.path.exists(path):                # an overwrite keeps the file's mode
+            os.chmod(temp_path, stat.S_IMODE(os.stat(path).st_mode))
         os.replace(temp_path, path)
     except BaseException as error:
         if os.path.exists(temp_path):
             os.remove(temp_path)
         if isinstance(error, OSError) and error.errno is not None:
-            raise type(error)(error.errno, f"cannot write {path}: {error.strerror}", path) from error
+            raise _naming(path, error) from error
         raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make the rename itself durable (where the platform allows opening a directory)."""
-    try:
+    # Make the rename itself durable, where the platform lets a directory be opened.
+    with contextlib.suppress(OSError):
         fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _naming(path, error: OSError) -> OSError:
+    """`error` again, of its own type, naming `path` instead of the temporary file."""
+    return type(error)(error.errno, f"cannot write {path}: {error.strerror}", path)
 
 
 def load(path) -> "OrderedDict[str, np.ndarray]":
@@ -111,5 +109,6 @@ def load(path) -> "OrderedDict[str, np.ndarray]":
     except FileNotFoundError:
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as error:
-        raise ValueError(f"cannot load checkpoint {path!r}: the file is truncated, corrupt or not a "
-                         f".npz written by minigrad.save ({type(error).__name__}: {error})") from error
+        raise ValueError(f"cannot load checkpoint {path!r}: the file is truncated, corrupt or "
+                         f"not a .npz written by minigrad.save ({type(error).__name__}: "
+                         f"{error})") from error

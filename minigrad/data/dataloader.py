@@ -3,6 +3,8 @@ import numpy as np
 
 from minigrad import random as _random
 from minigrad.data.dataset import stack_samples
+from minigrad.ops.common import positive_int
+from minigrad.tensor import Tensor
 
 
 class DataLoader:
@@ -28,47 +30,28 @@ class DataLoader:
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError("DataLoader needs a dataset with __len__ and __getitem__, "
                             f"got {type(dataset).__name__}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-            raise TypeError("DataLoader: batch_size must be an int, "
-                            f"got {type(batch_size).__name__}")
-        if batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be at least 1, got {batch_size}")
+        batch_size = positive_int(batch_size, "DataLoader: batch_size")
         if generator is not None and seed is not None:
             raise ValueError("DataLoader: pass either generator= or seed=, not both")
         if generator is not None and not isinstance(generator, np.random.Generator):
             raise TypeError("DataLoader: generator must be a numpy.random.Generator, "
                             f"got {type(generator).__name__}")
         if seed is not None:
-            if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-                raise TypeError(f"DataLoader: seed must be a non-negative int, got {seed!r}")
-            if seed < 0:
-                raise ValueError(f"DataLoader: seed must be a non-negative int, got {seed}")
-            generator = np.random.default_rng(seed)
-        self.dataset = dataset
-        self.batch_size = int(batch_size)
+            generator = np.random.default_rng(positive_int(seed, "DataLoader: seed", at_least=0))
+        self.dataset, self.batch_size = dataset, batch_size
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.generator = generator
 
     def __len__(self):
-        n = len(self.dataset)
-        if self.drop_last:
-            return n // self.batch_size
-        return -(-n // self.batch_size)
-
-    def _order(self):
-        """The sample indices of one epoch, in visiting order."""
-        n = len(self.dataset)
-        if not self.shuffle:
-            return np.arange(n)
-        # Look the global generator up now: manual_seed replaces it.
-        rng = self.generator if self.generator is not None else _random.generator()
-        return rng.permutation(n)
+        n, size = len(self.dataset), self.batch_size
+        return n // size if self.drop_last else -(-n // size)     # ceil: a last, short batch
 
     def __iter__(self):
-        from minigrad.tensor import Tensor  # lazy: the data package does not need autograd
-
-        order = self._order()
+        n = len(self.dataset)
+        # Look the global generator up at each epoch: manual_seed replaces it.
+        rng = self.generator if self.generator is not None else _random.generator()
+        order = rng.permutation(n) if self.shuffle else np.arange(n)
         get_batch = getattr(self.dataset, "get_batch", None)
         for b in range(len(self)):
             indices = order[b * self.batch_size:(b + 1) * self.batch_size]

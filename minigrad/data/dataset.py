@@ -8,13 +8,7 @@ numpy fancy-indexing operation per array, which is what DataLoader uses.
 """
 import numpy as np
 
-
-def _as_array(x):
-    """The ndarray behind a Tensor, or np.asarray of anything else."""
-    data = getattr(x, "data", None)
-    if isinstance(data, np.ndarray) and not isinstance(x, np.ndarray):
-        return data
-    return np.asarray(x)
+from minigrad.ops.common import raw
 
 
 def stack_samples(samples, indices=None):
@@ -34,11 +28,12 @@ def stack_samples(samples, indices=None):
         raise ValueError(f"stack_samples: samples have different numbers of fields: {widths}")
     fields = []
     for k in range(width):
-        column = [_as_array(r[k]) for r in rows]
+        column = [np.asarray(raw(r[k])) for r in rows]
         for i, a in enumerate(column):
             if a.shape != column[0].shape:
-                raise ValueError(f"stack_samples: field {k} of sample {names[i]} has shape {a.shape}, but "
-                                 f"sample {names[0]} has {column[0].shape}; a batch needs equal shapes")
+                raise ValueError(f"stack_samples: field {k} of sample {names[i]} has shape "
+                                 f"{a.shape}, but sample {names[0]} has {column[0].shape}; "
+                                 "a batch needs equal shapes")
         fields.append(np.stack(column))
     return tuple(fields)
 
@@ -68,7 +63,7 @@ class TensorDataset(Dataset):
     def __init__(self, *arrays):
         if len(arrays) == 0:
             raise ValueError("TensorDataset needs at least one array")
-        arrays = tuple(_as_array(a) for a in arrays)
+        arrays = tuple(np.asarray(raw(a)) for a in arrays)
         for k, a in enumerate(arrays):
             if a.ndim == 0:
                 raise ValueError(f"TensorDataset: array {k} is a scalar; every array needs "

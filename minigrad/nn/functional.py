@@ -8,7 +8,9 @@ Every function here routes to an op in minigrad/ops; the layer modules in
 minigrad/nn call these, so a module and its function run the same code.
 """
 from minigrad import ops
-from minigrad.ops.activation import leaky_relu, gelu, elu, silu, softplus, hardtanh  # noqa: F401
+from minigrad.ops.activation import (  # noqa: F401
+    leaky_relu, gelu, elu, silu, softplus, hardtanh)
+from minigrad.ops.elementwise import relu, sigmoid, tanh  # noqa: F401
 from minigrad.ops.binary_loss import (  # noqa: F401
     binary_cross_entropy, binary_cross_entropy_with_logits)
 from minigrad.ops.linear import linear  # noqa: F401
@@ -18,21 +20,10 @@ from minigrad.ops.loss import cross_entropy, nll_loss, mse_loss  # noqa: F401
 from minigrad.ops.pool import max_pool2d, avg_pool2d, adaptive_avg_pool2d  # noqa: F401
 
 __all__ = ["linear", "conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d",
-           "adaptive_avg_pool2d", "relu", "sigmoid", "tanh", "leaky_relu", "gelu", "elu", "silu",
-           "softplus", "hardtanh", "dropout", "log_softmax", "softmax", "cross_entropy", "nll_loss",
-           "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "pad"]
-
-
-def relu(x):
-    return ops.relu(x)
-
-
-def sigmoid(x):
-    return ops.sigmoid(x)
-
-
-def tanh(x):
-    return ops.tanh(x)
+           "adaptive_avg_pool2d", "relu", "sigmoid", "tanh", "leaky_relu", "gelu", "elu",
+           "silu", "softplus", "hardtanh", "dropout", "log_softmax", "softmax", "cross_entropy",
+           "nll_loss", "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+           "pad"]
 
 
 def dropout(x, p=0.5, training=True, *, mask=None):
@@ -54,7 +45,8 @@ def log_softmax(x, dim=None):
 
 
 def pad(x, pad, mode="constant", value=0.0):
-    """Constant padding; `pad` lists (before, after) from the last axis: (left, right, top, bottom)."""
+    """Constant padding; `pad` lists (before, after) from the last axis:
+    (left, right, top, bottom)."""
     if mode != "constant":
         raise ValueError(f"pad supports mode='constant' only, got {mode!r}")
     return ops.pad(x, pad, value=0.0 if value is None else value)

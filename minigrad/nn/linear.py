@@ -9,7 +9,23 @@ from minigrad.nn.parameter import Parameter
 from minigrad.ops.common import positive_int
 
 
-class Linear(Module):
+class _WeightAndBias(Module):
+    """A layer with a weight and an optional bias, initialised as PyTorch initialises
+    Linear and Conv2d (init.default_layer_init_): Linear and the conv layers."""
+
+    def _add_weight_and_bias(self, weight_shape, bias_size, dtype):
+        """Register an uninitialised weight of `weight_shape` and bias of `bias_size`
+        (None: no bias) in `dtype` (None: float32), then reset_parameters()."""
+        dtype = np.float32 if dtype is None else dtype
+        self.weight = Parameter(np.empty(weight_shape, dtype))
+        self.bias = None if bias_size is None else Parameter(np.empty(bias_size, dtype))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.default_layer_init_(self.weight, self.bias)
+
+
+class Linear(_WeightAndBias):
     """x (..., in_features) -> (..., out_features).
 
     weight: (out_features, in_features); bias: (out_features,). Initialised as
@@ -19,19 +35,14 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, *, dtype=None):
         super().__init__()
-        dtype = np.float32 if dtype is None else np.dtype(dtype)
         self.in_features = positive_int(in_features, "Linear: in_features", at_least=0)
         self.out_features = positive_int(out_features, "Linear: out_features", at_least=0)
-        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
-        bias = Parameter(np.empty(self.out_features, dtype=dtype)) if bias else None
-        self.register_parameter("bias", bias)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        init.default_layer_init_(self.weight, self.bias)
+        self._add_weight_and_bias((self.out_features, self.in_features),
+                                  self.out_features if bias else None, dtype)
 
     def forward(self, x):
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")

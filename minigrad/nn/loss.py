@@ -1,15 +1,18 @@
 """Loss modules; each calls the function of the same name in nn.functional."""
 from minigrad.nn import functional as F
-from minigrad.nn.module import Module
+from minigrad.nn.module import _CallsFunction
 from minigrad.ops.loss import REDUCTIONS
 
 
-class _Loss(Module):
-    def __init__(self, reduction="mean"):
-        super().__init__()
+class _Loss(_CallsFunction):
+    """`function(input, target, reduction=..., **options)`; repr shows a reduction other
+    than the default only, as PyTorch's does."""
+
+    def __init__(self, reduction="mean", **options):
         if reduction not in REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
-        self.reduction = reduction
+            raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, "
+                             f"got {reduction!r}")
+        super().__init__(reduction=reduction, **options)
 
     def extra_repr(self):
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
@@ -24,54 +27,50 @@ class CrossEntropyLoss(_Loss):
     """logits (N, C), integer targets (N,) -> softmax cross-entropy (fused, stable).
     Targets equal to ignore_index are skipped; label_smoothing as in F.cross_entropy."""
 
+    function = F.cross_entropy
+
     def __init__(self, weight=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         _no_class_weight("CrossEntropyLoss", weight)
-        super().__init__(reduction)
-        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
-
-    def forward(self, logits, targets):
-        return F.cross_entropy(logits, targets, reduction=self.reduction, ignore_index=self.ignore_index,
-                               label_smoothing=self.label_smoothing)
+        super().__init__(reduction, ignore_index=ignore_index, label_smoothing=label_smoothing)
 
 
 class NLLLoss(_Loss):
     """log-probabilities (N, C), integer targets (N,) -> negative log-likelihood."""
 
+    function = F.nll_loss
+
     def __init__(self, weight=None, *, ignore_index=-100, reduction="mean"):
         _no_class_weight("NLLLoss", weight)
-        super().__init__(reduction)
-        self.ignore_index = ignore_index
-
-    def forward(self, log_probs, targets):
-        return F.nll_loss(log_probs, targets, reduction=self.reduction, ignore_index=self.ignore_index)
+        super().__init__(reduction, ignore_index=ignore_index)
 
 
 class BCELoss(_Loss):
-    """Binary cross-entropy of probabilities in [0, 1]; weight (a buffer) rescales each element."""
+    """Binary cross-entropy of probabilities in [0, 1]; weight (a buffer) rescales each
+    element."""
+
+    function = F.binary_cross_entropy
 
     def __init__(self, weight=None, reduction="mean"):
-        super().__init__(reduction)
-        self.register_buffer("weight", weight)
-
-    def forward(self, input, target):
-        return F.binary_cross_entropy(input, target, self.weight, self.reduction)
+        super().__init__(reduction, weight=weight)
+        self.register_buffer("weight", weight)        # an option, and saved in state_dict
 
 
 class BCEWithLogitsLoss(_Loss):
-    """sigmoid + binary cross-entropy in one stable expression; weight and pos_weight are buffers."""
+    """sigmoid + binary cross-entropy in one stable expression; weight and pos_weight are
+    buffers."""
+
+    function = F.binary_cross_entropy_with_logits
 
     def __init__(self, weight=None, reduction="mean", pos_weight=None):
-        super().__init__(reduction)
-        self.register_buffer("weight", weight)
+        super().__init__(reduction, weight=weight, pos_weight=pos_weight)
+        self.register_buffer("weight", weight)        # options, and saved in state_dict
         self.register_buffer("pos_weight", pos_weight)
-
-    def forward(self, input, target):
-        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction,
-                                                  pos_weight=self.pos_weight)
 
 
 class MSELoss(_Loss):
     """Mean squared error between two tensors of the same shape."""
 
-    def forward(self, input, target):
-        return F.mse_loss(input, target, reduction=self.reduction)
+    function = F.mse_loss
+
+    def __init__(self, reduction="mean"):
+        super().__init__(reduction)

@@ -1,4 +1,5 @@
-"""`Module`: the base of every layer, and the containers built on it.
+"""`Module`: the base of every layer, the containers built on it, and
+`_CallsFunction`, the base of the layers that only call one function.
 
 A Module owns three ordered collections, filled by attribute assignment:
 parameters (Parameter), buffers (`register_buffer`, Tensors that are state
@@ -6,6 +7,7 @@ but not trained, like BatchNorm's running mean) and submodules (Module).
 Everything that walks a model (parameters(), state_dict(), train()) walks
 these three, depth first, in registration order, giving PyTorch's dotted names.
 """
+import itertools
 from collections import OrderedDict
 
 import numpy as np
@@ -14,6 +16,7 @@ from minigrad import autograd
 from minigrad.nn.parameter import Parameter
 from minigrad.nn.utils import fusion
 from minigrad.ops.common import raw
+from minigrad.ops.shape import flatten
 from minigrad.tensor import Tensor
 
 
@@ -25,12 +28,11 @@ _forward_pass = 0
 class RemovableHandle:
     """Returned by register_forward_hook; `remove()` unregisters the hook."""
 
-    _next_id = 0
+    _ids = itertools.count()
 
     def __init__(self, hooks: dict):
         self._hooks = hooks
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
+        self.id = next(RemovableHandle._ids)
 
     def remove(self):
         self._hooks.pop(self.id, None)
@@ -40,13 +42,13 @@ class Module:
     # Buffers an older checkpoint may lack; loading keeps their current value
     # instead of reporting them missing (PyTorch: BN's num_batches_tracked).
     _optional_buffers = ()
+    # extra_repr's text: "{name}" fields filled from the module's attributes
+    _repr_template = ""
 
     def __init__(self):
         # object.__setattr__: our own __setattr__ routes into these dicts.
-        object.__setattr__(self, "_parameters", OrderedDict())
-        object.__setattr__(self, "_buffers", OrderedDict())
-        object.__setattr__(self, "_modules", OrderedDict())
-        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        for registry in ("_parameters", "_buffers", "_modules", "_forward_hooks"):
+            object.__setattr__(self, registry, OrderedDict())
         object.__setattr__(self, "training", True)
 
     # ---- registration ------------------------------------------------------
@@ -54,21 +56,16 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
                                  f"before assigning attributes (assigning {name!r})")
+        is_buffer = name in self._buffers
         for registry in (self._parameters, self._buffers, self._modules):
             registry.pop(name, None)
         if isinstance(value, Parameter):
             self._parameters[name] = value
         elif isinstance(value, Module):
             self._modules[name] = value
-        elif name in self.__dict__.get("_buffer_names", ()):
-            self._set_buffer(name, value)
-            return
+        elif is_buffer:                    # a registered buffer stays one, even set to None
+            self._buffers[name] = value
         object.__setattr__(self, name, value)
-
-    def __getattr__(self, name):
-        # Only reached when normal lookup fails. Unknown names must raise:
-        # returning None would hide typos such as `model.trainig`.
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __delattr__(self, name):
         for registry in (self._parameters, self._buffers, self._modules):
@@ -78,24 +75,14 @@ class Module:
     def register_buffer(self, name: str, tensor) -> None:
         """State saved in state_dict but not trained (None: declared, absent)."""
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"buffer {name!r} must be a Tensor or None, got {type(tensor).__name__}")
-        names = self.__dict__.setdefault("_buffer_names", set())
-        names.add(name)
-        self._set_buffer(name, tensor)
-
-    def _set_buffer(self, name, tensor):
-        if tensor is not None:
-            self._buffers[name] = tensor
-        else:
-            self._buffers.pop(name, None)
-        object.__setattr__(self, name, tensor)
+            raise TypeError(f"buffer {name!r} must be a Tensor or None, "
+                            f"got {type(tensor).__name__}")
+        self._buffers[name] = None         # declared: __setattr__ keeps it a buffer
+        setattr(self, name, tensor)
 
     def register_parameter(self, name: str, param) -> None:
-        if param is None:
-            self._parameters.pop(name, None)
-            object.__setattr__(self, name, None)
-        else:
-            setattr(self, name, param)
+        """A Parameter, or None: declared, no parameter (assigning None drops it too)."""
+        setattr(self, name, param)
 
     def add_module(self, name: str, module) -> None:
         setattr(self, name, module)
@@ -116,29 +103,21 @@ class Module:
         finally:
             _running -= 1
         if recording:
-            self._record_call(start, autograd.next_sequence_nr())
+            # Graph drawings group ops by module with these ranges: the graph nodes numbered
+            # [start, end) came from this call. Only the calls of the latest forward pass
+            # (since no module was running) are kept; under no_grad nothing is recorded,
+            # as no graph is built.
+            if self.__dict__.get("_calls", [None])[0] != _forward_pass:
+                object.__setattr__(self, "_calls", [_forward_pass])
+            self._calls.append((start, autograd.next_sequence_nr()))
         for hook in list(self._forward_hooks.values()):
             replaced = hook(self, args, output)
-            if replaced is not None:
-                output = replaced
+            output = output if replaced is None else replaced
         return output
-
-    def _record_call(self, start, end):
-        """Remember that graph nodes numbered [start, end) came from this call.
-
-        Graph drawings group ops by module with these ranges. Only the calls of
-        the latest forward pass (since no module was running) are kept, and
-        calls under no_grad are not recorded: they build no graph.
-        """
-        calls = self.__dict__.get("_calls")
-        if calls is None or calls[0] != _forward_pass:
-            calls = [_forward_pass]
-            object.__setattr__(self, "_calls", calls)
-        calls.append((start, end))
 
     def call_ranges(self) -> list:
         """[(start, end), ...]: sequence numbers of the graph nodes of each call
-        of this module in the latest forward pass (see `_record_call`)."""
+        of this module in the latest forward pass (recorded by `__call__`)."""
         return self.__dict__.get("_calls", [None])[1:]
 
     def register_forward_hook(self, hook) -> RemovableHandle:
@@ -171,7 +150,7 @@ class Module:
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"Module.to(dtype) expects a float dtype, got {dtype}")
-        for _, tensor in self._state_items():
+        for _, tensor in self._named_members("_parameters", "_buffers"):
             if tensor.dtype.kind == "f" and tensor.dtype != dtype:
                 tensor.data = tensor.data.astype(dtype)
                 if tensor.grad is not None:
@@ -185,39 +164,35 @@ class Module:
         return self.to(np.float64)
 
     # ---- walking the tree --------------------------------------------------
-    def named_modules(self, prefix=""):
-        """(dotted name, module) for this module and every descendant, depth first."""
-        stack = [(prefix, self)]
-        seen = set()
-        while stack:
-            name, module = stack.pop()
-            if id(module) in seen:
-                continue
-            seen.add(id(module))
-            yield name, module
-            children = [(f"{name}.{child}" if name else child, m) for child, m in module._modules.items()
-                        if m is not None]
-            stack.extend(reversed(children))
+    def named_modules(self, memo=None, prefix=""):
+        """(dotted name, module) for this module and every descendant, depth first,
+        each module once (`memo` holds the ones already given)."""
+        memo = set() if memo is None else memo
+        if self not in memo:
+            memo.add(self)
+            yield prefix, self
+            for name, module in self._modules.items():
+                yield from module.named_modules(memo, _dotted(prefix, name))
 
     def modules(self):
         return (module for _, module in self.named_modules())
 
     def named_children(self):
-        for name, module in self._modules.items():
-            if module is not None:
-                yield name, module
+        return iter(self._modules.items())
 
     def children(self):
-        return (module for _, module in self.named_children())
+        return iter(self._modules.values())
 
-    def _named_members(self, registry_name):
+    def _named_members(self, *registries, unique=True):
+        """(dotted name, tensor) in the given registries of every module, each module's
+        own before its children's; a tensor held twice comes once when `unique`."""
         seen = set()
-        for module_name, module in self.named_modules():
-            for name, value in getattr(module, registry_name).items():
-                if value is None or id(value) in seen:
-                    continue
-                seen.add(id(value))
-                yield (f"{module_name}.{name}" if module_name else name), value
+        for prefix, module in self.named_modules():
+            for registry in registries:
+                for name, value in getattr(module, registry).items():
+                    if value is not None and not (unique and id(value) in seen):
+                        seen.add(id(value))
+                        yield _dotted(prefix, name), value
 
     def named_parameters(self):
         yield from self._named_members("_parameters")
@@ -233,12 +208,9 @@ class Module:
 
     # ---- saving and loading --------------------------------------------------
     def _state_items(self):
-        """(name, Tensor) for every parameter and buffer, in PyTorch's order:
-        each module's own parameters, then its buffers, then its children."""
-        for module_name, module in self.named_modules():
-            for name, value in list(module._parameters.items()) + list(module._buffers.items()):
-                if value is not None:
-                    yield (f"{module_name}.{name}" if module_name else name), value
+        """(name, Tensor) for every parameter and buffer, in PyTorch's order: each
+        module's own parameters, then its buffers, then its children (tied ones twice)."""
+        return self._named_members("_parameters", "_buffers", unique=False)
 
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
         """Copies of every parameter and buffer as numpy arrays, keyed as PyTorch keys them."""
@@ -252,24 +224,23 @@ class Module:
         left exactly as it was. Returns (missing_keys, unexpected_keys).
         """
         own = OrderedDict(self._state_items())
-        given = {name: np.asarray(raw(value))
-                 for name, value in state_dict.items()}
-        optional = {f"{prefix}.{name}" if prefix else name for prefix, module in self.named_modules()
+        given = {name: np.asarray(raw(value)) for name, value in state_dict.items()}
+        optional = {_dotted(prefix, name) for prefix, module in self.named_modules()
                     for name in module._optional_buffers}
         missing = [k for k in own if k not in given and k not in optional]
         unexpected = [k for k in given if k not in own]
         mismatched = [f"{k}: model has {own[k].shape}, state_dict has {given[k].shape}"
                       for k in own if k in given and own[k].shape != given[k].shape]
+        # any integer dtype loads into any other (PyTorch's int64 counter from an int32 file)
         bad_kind = [f"{k}: model has {own[k].dtype}, state_dict has {given[k].dtype}"
-                    for k in own if k in given and own[k].dtype.kind != given[k].dtype.kind
-                    and not (own[k].dtype.kind in "iu" and given[k].dtype.kind in "iu")]
+                    for k in own if k in given and _kind(own[k]) != _kind(given[k])]
         found = (("missing keys: ", ", ", missing if strict else []),
                  ("unexpected keys: ", ", ", unexpected if strict else []),
                  ("shape mismatches: ", "; ", mismatched), ("dtype mismatches: ", "; ", bad_kind))
         problems = [label + sep.join(items) for label, sep, items in found if items]
         if problems:
-            raise ValueError(f"load_state_dict into {type(self).__name__} failed; the model was not changed.\n  "
-                             + "\n  ".join(problems))
+            raise ValueError(f"load_state_dict into {type(self).__name__} failed; the model was "
+                             "not changed.\n  " + "\n  ".join(problems))
         with autograd.no_grad():
             for name, tensor in own.items():
                 if name in given:
@@ -284,29 +255,30 @@ class Module:
         return summary(self, input_shape, dtype)
 
     def extra_repr(self) -> str:
-        return ""
+        """The text between repr's parentheses: `_repr_template` filled in, unless overridden."""
+        return self._repr_template.format_map(vars(self))
 
     def __repr__(self):
-        lines = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()]
         head = f"{type(self).__name__}({self.extra_repr()}"
-        if not lines:
+        if not self._modules:
             return head + ")"
-        return head + "\n  " + "\n  ".join(lines) + "\n)"
+        children = "\n".join(f"({name}): {module!r}" for name, module in self._modules.items())
+        return head + "\n  " + children.replace("\n", "\n  ") + "\n)"
 
 
 class Sequential(Module):
-    """Modules applied in order; children are named "0", "1", ..."""
+    """Modules applied in order; children are named "0", "1", ... (or by the keys of
+    the one dict given)."""
 
     def __init__(self, *modules):
         super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], dict):
-            for name, module in modules[0].items():
-                self.add_module(name, module)
-        else:
-            for i, module in enumerate(modules):
-                if not isinstance(module, Module):
-                    raise TypeError(f"Sequential takes Modules; argument {i} is a {type(module).__name__}")
-                self.add_module(str(i), module)
+        named = modules[0].items() if len(modules) == 1 and isinstance(modules[0], dict) \
+            else ((str(i), module) for i, module in enumerate(modules))
+        for i, (name, module) in enumerate(named):
+            if not isinstance(module, Module):
+                raise TypeError(f"Sequential takes Modules; argument {i} is a "
+                                f"{type(module).__name__}")
+            self.add_module(name, module)
 
     def forward(self, x):
         if fusion.uses_plan():             # the fast backend's rewrites: nn/utils/fusion.py
@@ -326,7 +298,8 @@ class Sequential(Module):
         if isinstance(index, slice):
             return Sequential(*modules[index])
         if not -len(modules) <= index < len(modules):
-            raise IndexError(f"index {index} is out of range for a Sequential of {len(modules)} modules")
+            raise IndexError(f"index {index} is out of range for a Sequential of "
+                             f"{len(modules)} modules")
         return modules[index]
 
     def append(self, module) -> "Sequential":
@@ -334,20 +307,49 @@ class Sequential(Module):
         return self
 
 
+class _CallsFunction(Module):
+    """Stores its constructor's options, in order, and calls `function(*inputs, **those)`.
+
+    A subclass names `function` and, when it has options, writes an `__init__`
+    with PyTorch's signature that passes them on by keyword: the activations, the
+    losses, the pooling layers and Flatten.
+    """
+
+    function = None
+
+    def __init__(self, **options):
+        super().__init__()
+        self._options = tuple(options)
+        for name, value in options.items():
+            setattr(self, name, value)
+
+    def forward(self, *inputs):
+        options = {name: getattr(self, name) for name in self._options}
+        # through the class: a function stored on it would otherwise bind `self`
+        return type(self).function(*inputs, **options)
+
+    def extra_repr(self):
+        return ", ".join(f"{name}={getattr(self, name)!r}" for name in self._options)
+
+
 class Identity(Module):
     def forward(self, x):
         return x
 
 
-class Flatten(Module):
+class Flatten(_CallsFunction):
     """(N, d1, d2, ...) -> (N, d1*d2*...) with the default start_dim=1."""
 
+    function = flatten
+
     def __init__(self, start_dim=1, end_dim=-1):
-        super().__init__()
-        self.start_dim, self.end_dim = start_dim, end_dim
+        super().__init__(start_dim=start_dim, end_dim=end_dim)
 
-    def forward(self, x):
-        return x.flatten(self.start_dim, self.end_dim)
 
-    def extra_repr(self):
-        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+def _dotted(prefix, name):
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _kind(array):
+    """The dtype kind load_state_dict compares: signed and unsigned integers are one kind."""
+    return array.dtype.kind.replace("u", "i")

@@ -21,30 +21,29 @@ class LayerNorm(Module):
     affine map is per element, not per channel.
     """
 
+    _repr_template = "{normalized_shape}, eps={eps}, elementwise_affine={elementwise_affine}"
+
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
-            else tuple(normalized_shape)
-        if not shape or any(not isinstance(d, (int, np.integer)) or d < 1 for d in shape):
+        shape = tuple(np.atleast_1d(normalized_shape))     # an int or a sequence of them
+        if not shape or any(not isinstance(d, np.integer) or d < 1 for d in shape):
             raise ValueError(f"normalized_shape must be a positive int or a non-empty tuple of "
                              f"them, got {normalized_shape!r}")
         self.normalized_shape = tuple(int(d) for d in shape)
-        self.eps = eps
-        self.elementwise_affine = elementwise_affine
-        register_affine(self, self.normalized_shape, elementwise_affine, elementwise_affine and bias)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        register_affine(self, self.normalized_shape, elementwise_affine,
+                        elementwise_affine and bias)
 
     def forward(self, x):
         return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
-
-    def extra_repr(self):
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
 
 
 class GroupNorm(Module):
     """x (N, C, *) -> same shape; each sample's C channels in num_groups groups,
     each group standardized over its channels and positions. weight, bias: (C,).
     """
+
+    _repr_template = "{num_groups}, {num_channels}, eps={eps}, affine={affine}"
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True):
         super().__init__()
@@ -61,9 +60,6 @@ class GroupNorm(Module):
                              f"shape {tuple(x.shape)}")
         return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
-
 
 class _InstanceNorm(_BatchNorm):
     """BN's constructor and buffers with InstanceNorm's defaults; the statistics
@@ -72,34 +68,28 @@ class _InstanceNorm(_BatchNorm):
     Differs from PyTorch: a channel count other than num_features is an error
     even with affine=False, where PyTorch only warns.
     """
-    spatial_ranks = ()
-
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
                  track_running_stats=False):
         super().__init__(num_features, eps, momentum, affine, track_running_stats)
 
     def forward(self, x):
-        batched = x.ndim == self.spatial_ranks + 2
-        if x.ndim not in (self.spatial_ranks + 1, self.spatial_ranks + 2):
-            raise ValueError(f"{type(self).__name__} expects {self.spatial_ranks + 2}-D (batched) "
-                             f"or {self.spatial_ranks + 1}-D input, got shape {tuple(x.shape)}")
-        channels = x.shape[1] if batched else x.shape[0]
-        if channels != self.num_features:
+        self._check_rank(x)
+        batch = x if x.ndim == self.expected_ranks[0] else x.reshape(1, *x.shape)
+        if batch.shape[1] != self.num_features:
             raise ValueError(f"{type(self).__name__} was built for {self.num_features} channels "
                              f"(num_features), got input of shape {tuple(x.shape)}")
-        x4 = x if batched else x.reshape(1, *x.shape)
         # PyTorch: momentum=None means no running update for InstanceNorm (momentum 0).
-        y = instance_norm(x4, self.running_mean, self.running_var, self.weight, self.bias,
+        y = instance_norm(batch, self.running_mean, self.running_var, self.weight, self.bias,
                           self.training or not self.track_running_stats,
                           0.0 if self.momentum is None else self.momentum, self.eps)
-        return y if batched else y.reshape(*x.shape)
+        return y if batch is x else y.reshape(*x.shape)
 
 
 class InstanceNorm1d(_InstanceNorm):
     """x (N, C, L) or (C, L): each channel of each sample standardized over L."""
-    spatial_ranks = 1
+    expected_ranks = (3, 2)
 
 
 class InstanceNorm2d(_InstanceNorm):
     """x (N, C, H, W) or (C, H, W): each channel of each sample standardized over H, W."""
-    spatial_ranks = 2
+    expected_ranks = (4, 3)

@@ -9,8 +9,7 @@ class Parameter(Tensor):
     """A leaf Tensor that requires grad; assigning one to a Module registers it."""
 
     def __init__(self, data, requires_grad=True):
-        array = np.asarray(raw(data))
-        super().__init__(array, requires_grad=requires_grad)
+        super().__init__(np.asarray(raw(data)), requires_grad=requires_grad)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

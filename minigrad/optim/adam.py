@@ -27,19 +27,21 @@ class Adam(Optimizer):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
         check_non_negative(("weight_decay value", weight_decay))
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay))
 
     @no_grad()
     def step(self) -> None:
         for group in self.param_groups:
-            lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+            lr, eps, weight_decay = (float(group[k]) for k in ("lr", "eps", "weight_decay"))
             beta1, beta2 = (float(b) for b in group["betas"])
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 state = self.state.setdefault(p, {})
                 if not state:
-                    state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
+                    state.update(step=0, exp_avg=np.zeros_like(p.data),
+                                 exp_avg_sq=np.zeros_like(p.data))
                 state["step"] += 1
                 m, v, t = state["exp_avg"], state["exp_avg_sq"], state["step"]
 

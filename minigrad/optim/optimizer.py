@@ -10,6 +10,8 @@ options that differ from the defaults.
     opt = SGD([{"params": model[0].parameters(), "lr": 1e-2},
                {"params": model[2].parameters()}], lr=1e-3, momentum=0.9)
 """
+import copy
+
 import numpy as np
 
 from minigrad.tensor import Tensor
@@ -26,89 +28,83 @@ def check_non_negative(*checks) -> None:
 class Optimizer:
     def __init__(self, params, defaults: dict):
         if isinstance(params, Tensor):
-            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
-                            f"but got {type(params).__name__}")
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            f"Tensors or dicts, but got {type(params).__name__}")
         self.defaults = dict(defaults)
         self.state = {}                  # parameter -> its state dict (e.g. momentum buffer)
         self.param_groups = []
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
-        if not isinstance(groups[0], dict):
-            groups = [{"params": groups}]
-        for group in groups:
+        for group in groups if isinstance(groups[0], dict) else [{"params": groups}]:
             self.add_param_group(group)
 
     def add_param_group(self, param_group: dict) -> None:
+        """Add a group: its "params" and the options that differ from the defaults."""
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
         params = param_group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
         for p in params:
             if not isinstance(p, Tensor):
-                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(p).__name__}")
+                raise TypeError("optimizer can only optimize Tensors, but one of the params is "
+                                f"{type(p).__name__}")
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
-        taken = {id(p) for group in self.param_groups for p in group["params"]}
-        if taken & {id(p) for p in params}:
+        if {id(p) for p in self._params()} & {id(p) for p in params}:
             raise ValueError("some parameters appear in more than one parameter group")
-        group = dict(param_group, params=params)
-        for name, default in self.defaults.items():
-            group.setdefault(name, default)
-        self.param_groups.append(group)
+        self.param_groups.append({**self.defaults, **param_group, "params": params})
+
+    def _params(self):
+        return (p for group in self.param_groups for p in group["params"])
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Drop every gradient (set_to_none=True, the default) or fill it with zeros."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if set_to_none:
-                    p.grad = None
-                elif p.grad is not None:
-                    p.grad.fill(0)
+        for p in self._params():
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.fill(0)
 
     def step(self) -> None:
         raise NotImplementedError
 
     # ---- saving and loading ------------------------------------------------
     def state_dict(self) -> dict:
-        """{"state": {index: {name: value}}, "param_groups": [{options..., "params": [index, ...]}]},
+        """{"state": {index: {name: value}},
+            "param_groups": [{options..., "params": [index, ...]}, ...]}:
         parameters numbered in group order, as PyTorch numbers them. Arrays are copies."""
         index = {}
-        groups = []
-        for group in self.param_groups:
-            for p in group["params"]:
-                index.setdefault(id(p), len(index))
-            saved = {k: v for k, v in group.items() if k != "params"}
-            saved["params"] = [index[id(p)] for p in group["params"]]
-            groups.append(saved)
-        state = {index[id(p)]: {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
-                 for p, s in self.state.items()}
+        for p in self._params():
+            index.setdefault(id(p), len(index))
+        groups = [dict(group, params=[index[id(p)] for p in group["params"]])
+                  for group in self.param_groups]
+        state = {index[id(p)]: copy.deepcopy(s) for p, s in self.state.items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore state saved by state_dict(); the groups must have the same sizes.
         Everything is checked before anything changes."""
-        saved_groups = state_dict["param_groups"]
-        if len(saved_groups) != len(self.param_groups):
+        if len(state_dict["param_groups"]) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
-        if any(len(s["params"]) != len(g["params"]) for s, g in zip(saved_groups, self.param_groups)):
-            raise ValueError("loaded state dict contains a parameter group that doesn't match the size of "
-                             "optimizer's group")
-        param_of = {i: p for s, g in zip(saved_groups, self.param_groups) for i, p in zip(s["params"], g["params"])}
+        pairs = list(zip(state_dict["param_groups"], self.param_groups))
+        if any(len(saved["params"]) != len(group["params"]) for saved, group in pairs):
+            raise ValueError("loaded state dict contains a parameter group that doesn't match "
+                             "the size of optimizer's group")
+        param_of = {i: p for saved, group in pairs
+                    for i, p in zip(saved["params"], group["params"])}
         new_state = {}
         for i, saved in state_dict["state"].items():
             p = param_of[i]
-            state = {}
             for name, value in saved.items():
-                if isinstance(value, np.ndarray) and value.shape == p.shape:
-                    value = value.astype(p.dtype, copy=True)
-                elif isinstance(value, np.ndarray):
-                    raise ValueError(f"optimizer state {name!r} of parameter {i} has shape {value.shape}, "
-                                     f"the parameter has {p.shape}")
-                state[name] = value
-            new_state[p] = state
-        for saved, group in zip(saved_groups, self.param_groups):
-            group.update({k: v for k, v in saved.items() if k != "params"})
+                if isinstance(value, np.ndarray) and value.shape != p.shape:
+                    raise ValueError(f"optimizer state {name!r} of parameter {i} has shape "
+                                     f"{value.shape}, the parameter has {p.shape}")
+            # arrays copied, in the parameter's dtype: the caller's dict stays its own
+            new_state[p] = {name: value.astype(p.dtype) if isinstance(value, np.ndarray) else value
+                            for name, value in saved.items()}
+        for saved, group in pairs:
+            group.update(saved, params=group["params"])      # the options; our own params
         self.state = new_state
 
     def __repr__(self):

@@ -23,7 +23,7 @@ class SGD(Optimizer):
     def step(self) -> None:
         for group in self.param_groups:
             # Python floats: a numpy float64 scalar would turn float32 arrays into float64
-            lr, momentum, dampening = float(group["lr"]), float(group["momentum"]), float(group["dampening"])
+            lr, momentum, dampening = (float(group[k]) for k in ("lr", "momentum", "dampening"))
             weight_decay, nesterov = float(group["weight_decay"]), group["nesterov"]
             for p in group["params"]:
                 if p.grad is None:

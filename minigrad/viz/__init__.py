@@ -7,5 +7,6 @@
 
 See docs/graphs.md for how to read the drawings.
 """
-from minigrad.viz.graph import Graph, GraphvizNotFoundError, draw_graph, render, retain_grads  # noqa: F401
+from minigrad.viz.graph import (  # noqa: F401
+    Graph, GraphvizNotFoundError, draw_graph, render, retain_grads)
 from minigrad.viz.summary import summary  # noqa: F401

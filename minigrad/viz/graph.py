@@ -23,8 +23,10 @@ What is drawn (the legend repeats it):
 The drawing is planned in plain Python first (`_Plan`), counted against
 `max_nodes`, and only then turned into a `graphviz.Digraph`.
 """
+import functools
 import re
 import weakref
+from collections import namedtuple
 
 import graphviz
 import numpy as np
@@ -32,25 +34,18 @@ import numpy as np
 from minigrad import autograd
 from minigrad.nn.parameter import Parameter
 
-# Shape and colour of each role, torchviz-like.
-STYLES = {
-    "root": dict(shape="box", style="filled", fillcolor="darkolivegreen1"),
-    "op": dict(shape="box", style="filled", fillcolor="lightgrey"),
-    "module": dict(shape="box3d", style="filled", fillcolor="thistle"),
-    "param": dict(shape="ellipse", style="filled", fillcolor="lightblue"),
-    "input": dict(shape="parallelogram", style="filled", fillcolor="white"),
-    "buffer": dict(shape="cylinder", style="filled", fillcolor="orange"),
-    "state": dict(shape="cylinder", style="filled,dashed", fillcolor="orange"),
+# Each role's shape, style and colour (torchviz-like), and what the legend says of it.
+ROLES = {
+    "root": ("box", "filled", "darkolivegreen1", "root (the tensor drawn from)"),
+    "op": ("box", "filled", "lightgrey", "op: name, output shape, dtype"),
+    "module": ("box3d", "filled", "thistle", "module call, collapsed"),
+    "param": ("ellipse", "filled", "lightblue", "parameter (leaf with grad)"),
+    "input": ("parallelogram", "filled", "white", "input or constant (no grad)"),
+    "buffer": ("cylinder", "filled", "orange", "buffer used as an op input"),
+    "state": ("cylinder", "filled,dashed", "orange", "buffer passed to an op, outside autograd"),
 }
-LEGEND = {
-    "root": "root (the tensor drawn from)",
-    "op": "op: name, output shape, dtype",
-    "module": "module call, collapsed",
-    "param": "parameter (leaf with grad)",
-    "input": "input or constant (no grad)",
-    "buffer": "buffer used as an op input",
-    "state": "buffer passed to an op, outside autograd",
-}
+STYLES = {role: dict(shape=shape, style=style, fillcolor=colour)
+          for role, (shape, style, colour, _) in ROLES.items()}
 _RECORD_SPECIALS = re.compile(r"([{}|<>])")
 
 
@@ -58,30 +53,31 @@ class GraphvizNotFoundError(RuntimeError):
     """The Graphviz `dot` program is not installed, so nothing can be rendered."""
 
 
-def _install_message(error) -> str:
-    return ("cannot render the graph: the Graphviz program `dot` was not found on PATH "
-            f"({error}).\nInstall Graphviz itself (the Python package alone is not enough):\n"
-            "    Debian/Ubuntu:  sudo apt-get install graphviz\n"
-            "    macOS:          brew install graphviz\n"
-            "    conda:          conda install -c conda-forge graphviz\n"
-            "The DOT text is still available without it: graph.source, or graph.save('graph.gv').")
+def _explaining(call):
+    """`call`, raising GraphvizNotFoundError with install instructions where graphviz
+    raises ExecutableNotFound."""
+    @functools.wraps(call)
+    def explained(*args, **kwargs):
+        try:
+            return call(*args, **kwargs)
+        except graphviz.ExecutableNotFound as error:
+            raise GraphvizNotFoundError(
+                "cannot render the graph: the Graphviz program `dot` was not found on PATH "
+                f"({error}).\nInstall Graphviz itself (the Python package is not enough):\n"
+                "    Debian/Ubuntu:  sudo apt-get install graphviz\n"
+                "    macOS:          brew install graphviz\n"
+                "    conda:          conda install -c conda-forge graphviz\n"
+                "The DOT text is still available without it: graph.source, or "
+                "graph.save('graph.gv').") from error
+    return explained
 
 
 class Graph(graphviz.Digraph):
     """A `graphviz.Digraph` whose render() and pipe() explain how to install
     Graphviz when `dot` is missing, instead of failing obscurely."""
 
-    def render(self, *args, **kwargs):
-        try:
-            return super().render(*args, **kwargs)
-        except graphviz.ExecutableNotFound as error:
-            raise GraphvizNotFoundError(_install_message(error)) from error
-
-    def pipe(self, *args, **kwargs):
-        try:
-            return super().pipe(*args, **kwargs)
-        except graphviz.ExecutableNotFound as error:
-            raise GraphvizNotFoundError(_install_message(error)) from error
+    render = _explaining(graphviz.Digraph.render)
+    pipe = _explaining(graphviz.Digraph.pipe)
 
 
 def render(graph, path, format=None) -> str:
@@ -96,10 +92,8 @@ def render(graph, path, format=None) -> str:
     format = format or suffix or "svg"
     if suffix != format:
         path = f"{path}.{format}"
-    try:
-        return graph.render(outfile=path, format=format, cleanup=True)
-    except graphviz.ExecutableNotFound as error:
-        raise GraphvizNotFoundError(_install_message(error)) from error
+    # `graph` may be a plain graphviz.Digraph.
+    return _explaining(graph.render)(outfile=path, format=format, cleanup=True)
 
 
 def retain_grads(root):
@@ -120,59 +114,44 @@ def _shape_text(tensor) -> str:
     return "scalar" if shape == () else str(shape).replace(",)", ")")
 
 
+def _describe(value) -> str:
+    """A tensor's (or _Value's) shape and dtype: "(5, 4) float32"."""
+    return f"{_shape_text(value)} {value.dtype}"
+
+
 def _short(value):
-    """`value` as short text, or None when it is too long or not worth showing."""
+    """`value` as short text, or None when it is too long or not worth showing
+    (None and False: defaults such as axes=None, keepdims=False)."""
+    if value is None or value is False:
+        return None
     if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
         return np.dtype(value).name
-    if isinstance(value, (bool, int, float, str, type(None), np.generic, tuple, slice)):
+    if isinstance(value, (bool, int, float, str, np.generic, tuple, slice)):
         text = repr(value.item() if isinstance(value, np.generic) else value)
         return text if len(text) <= 24 else None
     return None
 
 
 def _params_text(fn) -> str:
-    """The op's short, non-default-looking params: "exponent=2.0, axes=(1,)"."""
-    parts = []
-    for key, value in fn.params.items():
-        if value is None or value is False:
-            continue                           # defaults such as axes=None, keepdims=False
-        text = _short(value)
-        if text is not None:
-            parts.append(f"{key}={text}")
-    return ", ".join(parts)
+    """The op's short params worth showing: "exponent=2.0, axes=(1,)"."""
+    texts = [(key, _short(value)) for key, value in fn.params.items()]
+    return ", ".join(f"{key}={text}" for key, text in texts if text is not None)
 
 
 def _module_title(path, module) -> str:
     extra = module.extra_repr()
-    if len(extra) > 48:
-        extra = extra[:45] + "..."
+    extra = extra if len(extra) <= 48 else extra[:45] + "..."
     kind = f"{type(module).__name__}({extra})"
     return f"{path}: {kind}" if path else kind
 
 
-def _grad_lines(value, show_grad):
-    """(data line, grad line) of a _Value for show_grad, either may be None."""
-    if not show_grad:
-        return None, None
-    data = f"data {value.value:.4g}" if value.value is not None else None
-    grad = value.grad
-    if grad is None:
-        return data, None
-    if value.size == 1:
-        return data, f"grad {np.asarray(grad).item():.4g}"
-    return data, f"|grad| {float(np.linalg.norm(np.asarray(grad, dtype=np.float64))):.4g}"
-
-
 # ---- planning ------------------------------------------------------------------
 
-class _Value:
+class _Value(namedtuple("_Value", "shape dtype value grad tensor", defaults=(None,) * 3)):
     """What a drawing shows of one tensor of the graph: shape, dtype, its value
     when it has one element, its gradient, and the Tensor when it is alive."""
 
-    def __init__(self, shape, dtype, value=None, grad=None, tensor=None):
-        self.shape, self.dtype, self.value = shape, dtype, value
-        self.grad, self.tensor = grad, tensor
-        self.size = int(np.prod(shape))
+    size = property(lambda self: int(np.prod(self.shape)))
 
 
 def _op_value(fn):
@@ -188,43 +167,33 @@ def _leaf_value(entry):
     return _Value(tensor.shape, tensor.dtype, value, tensor.grad, tensor)
 
 
-class _Node:
-    def __init__(self, key, role, lines, cluster=None, record=False):
-        self.key, self.role, self.lines = key, role, lines
-        self.cluster, self.record = cluster, record
+# One node of the drawing; a `record` node is drawn as micrograd's `name | data | grad`.
+_Node = namedtuple("_Node", "key role lines cluster record", defaults=(None, False))
 
 
 def _expand_rule(expand):
     """expand=None/'all'/name/type/predicate/list of those -> predicate(path, module)."""
-    if expand is None:
-        return lambda path, module: False
     if isinstance(expand, str) and expand == "all":
         return lambda path, module: True
-    if callable(expand) and not isinstance(expand, type):
-        return expand
-    items = [expand] if isinstance(expand, (str, type)) else list(expand)
+    items = [expand] if isinstance(expand, str) or callable(expand) else list(expand or [])
 
-    def rule(path, module):
-        for item in items:
-            if isinstance(item, type):
-                if isinstance(module, item):
-                    return True
-            elif callable(item):
-                if item(path, module):
-                    return True
-            elif item == path or item == type(module).__name__:
-                return True
-        return False
-    return rule
+    def matches(item, path, module):
+        if isinstance(item, type):
+            return isinstance(module, item)
+        if callable(item):
+            return item(path, module)
+        return item in (path, type(module).__name__)
+    return lambda path, module: any(matches(item, path, module) for item in items)
 
 
 class _Plan:
     """Nodes, edges and clusters of the drawing, as plain Python objects, built
     in named steps: walk the graph, name the leaves, assign ops to module calls,
-    give every drawn node a key, then emit op, call, leaf and cluster nodes."""
+    give every drawn node a key, then emit op, call and leaf nodes (and, on the
+    way, the clusters that hold them)."""
 
     def __init__(self, root, model, show_grad, expand, names):
-        self.root, self.model, self.show_grad = root, model, show_grad
+        self.show_grad = show_grad
         self.nodes, self.edges, self.clusters = [], [], {}
         self._walk(root)
         self._name_leaves(model, names)
@@ -234,56 +203,49 @@ class _Plan:
         self._op_nodes()
         self._call_nodes()
         self._leaf_nodes()
-        self._prune_clusters()
+        # The root is drawn green, whatever kind of node it is.
+        self.nodes = [node._replace(role="root") if node.key == self.root_key else node
+                      for node in self.nodes]
 
     def _walk(self, root):
         """Ops in topological order; leaves (deduplicated) with their drawn values."""
         self.root_node = root._fn or root
         self.ops = [node for node in autograd.topological_order(root)
                     if isinstance(node, autograd.Function)]
-        self.leaves, self.leaf_id = [], {}        # leaf_id: id(parent entry) -> identity
-        seen = set()
-        for fn in self.ops:
-            for entry in fn.parents:
-                if isinstance(entry, autograd.Function) or id(entry) in self.leaf_id:
-                    continue
-                value = _leaf_value(entry)
-                ident = id(value.tensor) if value.tensor is not None else id(entry)
-                self.leaf_id[id(entry)] = ident
-                if ident not in seen:
-                    seen.add(ident)
-                    self.leaves.append((ident, value))
-        if root._fn is None:
-            self.leaves = [(id(root), _leaf_value(root))]
-            self.leaf_id[id(root)] = id(root)
+        entries = [entry for fn in self.ops for entry in fn.parents
+                   if not isinstance(entry, autograd.Function)]
+        self.leaves, self.leaf_id = {}, {}      # leaf_id: id(parent entry) -> identity
+        for entry in entries if self.ops else [root]:
+            value = _leaf_value(entry)
+            ident = id(value.tensor) if value.tensor is not None else id(entry)
+            self.leaf_id[id(entry)] = ident
+            self.leaves.setdefault(ident, value)
 
     def _ident(self, entry):
         return id(entry) if isinstance(entry, autograd.Function) else self.leaf_id[id(entry)]
 
     def _name_leaves(self, model, names):
         """Names for leaves: the model's parameters and buffers, then the caller's."""
-        self.leaf_name, self.buffer_ids = {}, set()
-        self.module_path, self.module_of_path = {}, {}
+        modules, params, buffers = [], [], []
         if model is not None:
-            for name, p in model.named_parameters():
-                self.leaf_name[id(p)] = name
-            for name, b in model.named_buffers():
-                self.leaf_name[id(b)] = name
-                self.buffer_ids.add(id(b))
-            for path, module in model.named_modules():
-                self.module_path[id(module)] = path
-                self.module_of_path[path] = module
-        for name, tensor in (names or {}).items():
-            self.leaf_name[id(tensor)] = name
+            modules, params = list(model.named_modules()), list(model.named_parameters())
+            buffers = list(model.named_buffers())
+        self.module_of_path = dict(modules)
+        self.module_path = {id(module): path for path, module in modules}
+        named = [*params, *buffers, *(names or {}).items()]
+        self.leaf_name = {id(tensor): name for name, tensor in named}
+        self.buffer_ids = {id(b) for _, b in buffers}
+        # An op may hold a buffer, or its array, in its params (BatchNorm's running stats).
+        self.buffer_of = {key: (name, b) for name, b in buffers for key in (id(b), id(b.data))}
 
     def _collapsed(self, module, wants_open):
         """A leaf module is one box unless it, or a module containing it, matches `expand`."""
+        if any(True for _ in module.children()):      # containers stay open
+            return False
         path = self.module_path[id(module)]
         prefixes = [""] + [path[:i] for i, ch in enumerate(path) if ch == "."] + [path]
-        has_children = any(True for _ in module.children())    # containers stay open
-        return not has_children and not any(
-            wants_open(p, self.module_of_path[p]) for p in dict.fromkeys(prefixes)
-            if p in self.module_of_path)
+        return not any(wants_open(p, self.module_of_path[p]) for p in dict.fromkeys(prefixes)
+                       if p in self.module_of_path)
 
     def _assign_module_calls(self, wants_open):
         """For each op, the chain of module calls whose recorded range holds its
@@ -308,9 +270,8 @@ class _Plan:
     def _assign_keys(self):
         """One key per drawn node, numbered in topological order for stable output;
         the ops of one call of a collapsed module share their box's key."""
-        self.key_of, self.groups = {}, {}
-        for i, (ident, _) in enumerate(self.leaves):
-            self.key_of[ident] = f"leaf{i}"
+        self.key_of = {ident: f"leaf{i}" for i, ident in enumerate(self.leaves)}
+        self.groups = {}
         for i, fn in enumerate(self.ops):
             unit = self.unit_of.get(id(fn))
             if unit is None:
@@ -332,12 +293,10 @@ class _Plan:
         when nothing outside the box uses them."""
         self.absorbed = set()
         group_by_key = {g["key"]: g for g in self.groups.values()}
-        for ident, value in self.leaves:
-            users = self.consumers.get(ident, set())
-            if len(users) != 1 or ident not in self.leaf_name:
-                continue
-            group = group_by_key.get(next(iter(users)))
-            if group is None:
+        for ident, value in self.leaves.items():
+            users = self.consumers.get(ident, ())
+            group = group_by_key.get(next(iter(users))) if len(users) == 1 else None
+            if group is None or ident not in self.leaf_name:
                 continue
             module = group["module"]
             own = {id(v) for v in (*module._parameters.values(), *module._buffers.values())}
@@ -357,51 +316,61 @@ class _Plan:
                 self.clusters[path] = dict(parent=parent_path, title=_module_title(path, module))
         return self.module_path[id(chain[-1])]
 
-    def _edges_into(self, fn, key, once=None):
+    def _owner_cluster(self, name):
+        """The drawn cluster of the module that owns parameter or buffer `name`, or None."""
+        owner = name.rsplit(".", 1)[0] if "." in name else None
+        return owner if owner in self.clusters else None
+
+    def _grad_lines(self, value):
+        """With show_grad: a _Value's data when it is a scalar, and its grad (or grad norm)."""
+        if not self.show_grad:
+            return []
+        lines = [] if value.value is None else [f"data {value.value:.4g}"]
+        if value.grad is not None:
+            grad = np.asarray(value.grad, dtype=np.float64)
+            lines.append(f"grad {grad.item():.4g}" if value.size == 1
+                         else f"|grad| {float(np.linalg.norm(grad)):.4g}")
+        return lines
+
+    def _edges_into(self, fn, key):
+        """Solid edges from fn's inputs; inside a collapsed box, once per source and none
+        from the box to itself."""
+        collapsed = id(fn) in self.unit_of
         for entry in fn.parents:
             ident = self._ident(entry)
-            source = self.key_of[ident]
-            if ident in self.absorbed:
+            edge = (self.key_of[ident], key, "solid")
+            if ident in self.absorbed or (collapsed and (edge[0] == key or edge in self.seen)):
                 continue
-            if once is not None and (source == key or (source, key) in once):
-                continue
-            if once is not None:
-                once.add((source, key))
-            self.edges.append((source, key, "solid"))
+            self.seen.add(edge)
+            self.edges.append(edge)
 
     def _op_nodes(self):
-        """One box per op outside collapsed modules, its edges, and dashed edges
-        from the buffers it reads through its params (BatchNorm's running stats)."""
-        buffer_by_id, state_nodes, once = {}, {}, set()
-        for buffer_name, b in (self.model.named_buffers() if self.model is not None else ()):
-            buffer_by_id[id(b)] = buffer_by_id[id(b.data)] = (buffer_name, b)
+        """One box per op outside collapsed modules; the edges of every op."""
+        self.seen, self.state_keys = set(), {}
         for fn in self.ops:
             key = self.key_of[id(fn)]
+            self._edges_into(fn, key)
             if id(fn) in self.unit_of:
-                self._edges_into(fn, key, once)
                 continue
             value = _op_value(fn)
-            lines = [fn.name, f"{_shape_text(value)} {value.dtype}"]
-            params = _params_text(fn)
-            if params:
-                lines.append(params)
-            lines += [x for x in _grad_lines(value, self.show_grad) if x]
-            role = "root" if key == self.root_key else "op"
+            lines = [fn.name, _describe(value), _params_text(fn), *self._grad_lines(value)]
             cluster = self._cluster_for(self.chain_of[id(fn)])
-            self.nodes.append(_Node(key, role, lines, cluster, self.show_grad and value.size == 1))
-            self._edges_into(fn, key)
-            for param in fn.params.values():
-                param = param() if isinstance(param, weakref.ref) else param
-                if id(param) not in buffer_by_id:
-                    continue
-                buffer_name, b = buffer_by_id[id(param)]
-                if buffer_name not in state_nodes:
-                    state_nodes[buffer_name] = f"state{len(state_nodes)}"
-                    owner = buffer_name.rsplit(".", 1)[0] if "." in buffer_name else None
-                    self.nodes.append(_Node(state_nodes[buffer_name], "state",
-                                            [buffer_name, f"{_shape_text(b)} {b.dtype}"],
-                                            owner if owner in self.clusters else None))
-                self.edges.append((state_nodes[buffer_name], key, "dashed"))
+            record = self.show_grad and value.size == 1
+            self.nodes.append(_Node(key, "op", [x for x in lines if x], cluster, record))
+            self._state_edges(fn, key)
+
+    def _state_edges(self, fn, key):
+        """Dashed edges from the buffers an op reads through its params, outside autograd."""
+        for param in fn.params.values():
+            param = param() if isinstance(param, weakref.ref) else param
+            if id(param) not in self.buffer_of:
+                continue
+            name, b = self.buffer_of[id(param)]
+            if name not in self.state_keys:
+                self.state_keys[name] = f"state{len(self.state_keys)}"
+                self.nodes.append(_Node(self.state_keys[name], "state", [name, _describe(b)],
+                                        self._owner_cluster(name)))
+            self.edges.append((self.state_keys[name], key, "dashed"))
 
     def _call_nodes(self):
         """One box per call of a collapsed module: its outputs, absorbed leaves, op count."""
@@ -411,65 +380,42 @@ class _Plan:
                        or any(k != key for k in self.consumers.get(id(fn), ()))]
             outputs = [_op_value(fn) for fn in outputs or group["ops"][-1:]]
             lines = [_module_title(self.module_path[id(module)], module)]
-            lines += [f"out {_shape_text(v)} {v.dtype}" for v in outputs[:3]]
+            lines += [f"out {_describe(v)}" for v in outputs[:3]]
             if group["absorbed"]:
                 lines.append(", ".join(group["absorbed"]))
             n_ops = len(group["ops"])
             lines.append(f"{n_ops} op" + ("s" if n_ops > 1 else ""))
-            if self.show_grad and len(outputs) == 1:
-                lines += [x for x in _grad_lines(outputs[0], self.show_grad) if x]
-            role = "root" if key == self.root_key else "module"
-            self.nodes.append(_Node(key, role, lines, self._cluster_for(group["chain"])))
+            if len(outputs) == 1:
+                lines += self._grad_lines(outputs[0])
+            self.nodes.append(_Node(key, "module", lines, self._cluster_for(group["chain"])))
 
     def _leaf_nodes(self):
-        for ident, value in self.leaves:
+        for ident, value in self.leaves.items():
             if ident in self.absorbed:
                 continue
             tensor, name = value.tensor, self.leaf_name.get(ident)
             is_param = isinstance(tensor, Parameter)
-            if ident in self.buffer_ids:
-                role = "buffer"
-            else:
-                wants_grad = is_param or (tensor is not None and tensor.requires_grad)
-                role = "param" if wants_grad else "input"
-            if name is None:
-                if role == "param":
-                    name = "parameter" if is_param else "leaf"
-                elif value.value is not None:
-                    name = f"const {value.value:.4g}"
-                else:
-                    name = "input"
-            owner = name.rsplit(".", 1)[0] if "." in name else None
+            wants_grad = is_param or (tensor is not None and tensor.requires_grad)
+            role = "param" if wants_grad else "input"
+            role = "buffer" if ident in self.buffer_ids else role
+            if name is None and role == "param":
+                name = "parameter" if is_param else "leaf"
+            elif name is None:
+                name = "input" if value.value is None else f"const {value.value:.4g}"
+            cluster = self._owner_cluster(name)
             if is_param and not tensor.requires_grad:
                 name += " (frozen)"
-            lines = [name, f"{_shape_text(value)} {value.dtype}"]
-            lines += [x for x in _grad_lines(value, self.show_grad) if x]
-            key = self.key_of[ident]
-            role = "root" if key == self.root_key else role
-            cluster = owner if owner in self.clusters else None
-            self.nodes.append(_Node(key, role, lines, cluster, self.show_grad and value.size == 1))
-
-    def _prune_clusters(self):
-        """Keep only clusters that hold a node, directly or through a sub-cluster."""
-        used = set()
-        for node in self.nodes:
-            path = node.cluster
-            while path is not None and path not in used:
-                used.add(path)
-                path = self.clusters[path]["parent"]
-        self.clusters = {p: c for p, c in self.clusters.items() if p in used}
+            lines = [name, _describe(value), *self._grad_lines(value)]
+            record = self.show_grad and value.size == 1
+            self.nodes.append(_Node(self.key_of[ident], role, lines, cluster, record))
 
 
 # ---- building the Digraph ---------------------------------------------------------
 
-def _escape_record(text):
-    return _RECORD_SPECIALS.sub(r"\\\1", text)
-
-
 def _node_attrs(node, rankdir):
     attrs = dict(STYLES[node.role])
     if node.record:
-        fields = " | ".join(_escape_record(line) for line in node.lines)
+        fields = " | ".join(_RECORD_SPECIALS.sub(r"\\\1", line) for line in node.lines)
         # A record lays its fields out across the rank direction: wrap them in
         # braces for top-to-bottom graphs so that they read left to right.
         attrs["label"] = "{ " + fields + " }" if rankdir in ("LR", "RL") else fields
@@ -504,48 +450,48 @@ def draw_graph(root, model=None, show_grad=False, expand=None, rankdir="TB", max
     it needs the Graphviz `dot` program only for rendering, not to be built.
     """
     plan = _Plan(root, model, show_grad, expand, names)
-    nodes, edges, clusters = plan.nodes, plan.edges, plan.clusters
-    if len(nodes) > max_nodes:
+    if len(plan.nodes) > max_nodes:
         hint = ("pass model= to collapse each module call into one box"
                 if model is None else
                 "collapse more modules (expand=None collapses every leaf module)")
-        raise ValueError(f"the graph has {len(nodes)} nodes, more than max_nodes={max_nodes}: "
-                         f"such a drawing is unreadable and slow to lay out. Either {hint}, "
-                         f"draw a smaller part of it, or raise max_nodes.")
-
+        raise ValueError(f"the graph has {len(plan.nodes)} nodes, more than max_nodes="
+                         f"{max_nodes}: such a drawing is unreadable and slow to lay out. "
+                         f"Either {hint}, draw a smaller part of it, or raise max_nodes.")
     graph = Graph(name="minigrad", graph_attr=dict(rankdir=rankdir, fontname="Helvetica"),
                   node_attr=dict(fontname="Helvetica", fontsize="10"),
                   edge_attr=dict(arrowsize="0.7"))
+    _add_clusters(graph, plan, rankdir)
+    for source, target, style in plan.edges:
+        graph.edge(source, target, **({"style": "dashed"} if style == "dashed" else {}))
+    if legend:
+        roles = [role for role in STYLES if any(node.role == role for node in plan.nodes)]
+        with graph.subgraph(name="cluster_legend") as box:
+            box.attr(label="legend", style="rounded", color="grey60", fontname="Helvetica",
+                     fontsize="10")
+            for role in roles:
+                box.node(f"legend_{role}", label=ROLES[role][3], fontsize="9", **STYLES[role])
+            for first, second in zip(roles, roles[1:]):
+                box.edge(f"legend_{first}", f"legend_{second}", style="invis")
+    return graph
+
+
+def _add_clusters(graph, plan, rankdir):
+    """The plan's nodes, each in the subgraph of its cluster, the clusters nested."""
     subgraphs = {}
-    for i, (path, cluster) in enumerate(clusters.items()):
+    for i, (path, cluster) in enumerate(plan.clusters.items()):
         slug = re.sub(r"\W", "_", path) or "model"
         subgraphs[path] = graphviz.Digraph(
             name=f"cluster_{i}_{slug}",
             graph_attr=dict(label=cluster["title"], style="rounded,dashed", color="grey40",
                             fontname="Helvetica", fontsize="10", labeljust="l"))
-    for node in nodes:
+    for node in plan.nodes:
         target = subgraphs[node.cluster] if node.cluster is not None else graph
         target.node(node.key, **_node_attrs(node, rankdir))
-    # Nest clusters deepest first: a subgraph is copied when added to its parent.
-    def depth(path):
-        d, parent = 0, clusters[path]["parent"]
-        while parent is not None:
-            d, parent = d + 1, clusters[parent]["parent"]
-        return d
-    for path in sorted(clusters, key=depth, reverse=True):
-        parent = clusters[path]["parent"]
-        (subgraphs[parent] if parent is not None else graph).subgraph(subgraphs[path])
-    for source, target, style in edges:
-        graph.edge(source, target, **({"style": "dashed"} if style == "dashed" else {}))
 
-    if legend:
-        roles = [role for role in STYLES if any(node.role == role for node in nodes)]
-        with graph.subgraph(name="cluster_legend") as box:
-            box.attr(label="legend", style="rounded", color="grey60", fontname="Helvetica",
-                     fontsize="10")
-            for role in roles:
-                box.node(f"legend_{role}", label=LEGEND[role], fontsize="9", **{
-                    k: v for k, v in STYLES[role].items()})
-            for first, second in zip(roles, roles[1:]):
-                box.edge(f"legend_{first}", f"legend_{second}", style="invis")
-    return graph
+    # A subgraph is copied when added to its parent: complete each one before adding it.
+    def nest(parent, target):
+        for path, cluster in plan.clusters.items():
+            if cluster["parent"] == parent:
+                nest(path, subgraphs[path])
+                target.subgraph(subgraphs[path])
+    nest(None, graph)

@@ -38,12 +38,10 @@ def _describe(output) -> str:
 def _run_recording_shapes(model, input_shape, dtype):
     """{id(module): [output description per call]} for one forward on zeros."""
     seen = {}
-    handles = []
-    for module in model.modules():
-        def record(module, inputs, output):
-            seen.setdefault(id(module), []).append(_describe(output))
-        handles.append(module.register_forward_hook(record))
 
+    def record(module, inputs, output):
+        seen.setdefault(id(module), []).append(_describe(output))
+    handles = [module.register_forward_hook(record) for module in model.modules()]
     modes = [(module, module.training) for module in model.modules()]
     saved_buffers = [(b, b.data.copy()) for b in model.buffers()]
     model.eval()
@@ -78,12 +76,9 @@ def summary(model, input_shape, dtype=np.float32) -> str:
         depth = path.count(".") + 1 if path else 0
         name = "  " * depth + (path.rsplit(".", 1)[-1] if path else "(model)")
         calls = seen.get(id(module), [])
-        if not calls:
-            shape = "(not called)"
-        else:
-            shape = ", ".join(dict.fromkeys(calls))
-            if len(calls) > 1:
-                shape += f" x{len(calls)} calls"
+        shape = ", ".join(dict.fromkeys(calls)) or "(not called)"
+        if len(calls) > 1:
+            shape += f" x{len(calls)} calls"
         own = [p for p in module._parameters.values() if p is not None]
         has_children = any(True for _ in module.children())
         count = "--" if not own and has_children else f"{sum(p.size for p in own):,}"
@@ -99,14 +94,13 @@ def summary(model, input_shape, dtype=np.float32) -> str:
         cells = [row[i].ljust(widths[i]) for i in range(3)] + [row[3].rjust(widths[3])]
         return "  ".join(cells)
 
-    rule_width = sum(widths) + 6
-    lines = [f"Input: {input_shape} {np.dtype(dtype).name}", line(rows[0]), "=" * rule_width]
-    lines += [line(row) for row in rows[1:]]
-    lines += ["=" * rule_width,
-              f"Total params:         {total:,}",
-              f"Trainable params:     {trainable:,}",
-              f"Non-trainable params: {total - trainable:,}",
-              f"Buffer values:        {buffers:,} (not trained: e.g. BatchNorm running statistics)"]
+    rule = "=" * (sum(widths) + 6)
+    lines = [f"Input: {input_shape} {np.dtype(dtype).name}", line(rows[0]), rule,
+             *(line(row) for row in rows[1:]), rule,
+             f"Total params:         {total:,}",
+             f"Trainable params:     {trainable:,}",
+             f"Non-trainable params: {total - trainable:,}",
+             f"Buffer values:        {buffers:,} (not trained: e.g. BatchNorm running statistics)"]
     table = "\n".join(lines)
     print(table)
     return table

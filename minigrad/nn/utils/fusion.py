@@ -3,7 +3,8 @@
 In eval mode BN is a fixed affine map per channel c:
 
     bn(z)_c = gamma_c * (z_c - running_mean_c) / sqrt(running_var_c + eps) + beta_c
-            = scale_c * z_c + (beta_c - scale_c * running_mean_c),   scale_c = gamma_c / sqrt(var_c + eps)
+            = scale_c * z_c + (beta_c - scale_c * running_mean_c),
+              scale_c = gamma_c / sqrt(var_c + eps)
 
 and z_c = W_c * x + b_c is itself affine, so their composition is one layer:
 
@@ -13,42 +14,35 @@ One layer instead of two at inference: a pass over the activations saved.
 """
 import copy
 
-import numpy as np
-
 from minigrad import autograd, kernels
 from minigrad.nn.parameter import Parameter
-from minigrad.tensor import Tensor
 from minigrad.ops.batchnorm import eval_scale_shift
-
-
-def _bn_scale_shift(bn):
-    if not bn.track_running_stats:
-        raise ValueError("cannot fuse a BatchNorm without running statistics (track_running_stats=False): "
-                         "its output depends on the batch")
-    weight, bias = (bn.weight.data, bn.bias.data) if bn.affine else (None, None)
-    return eval_scale_shift(bn.running_mean.data, bn.running_var.data, bn.eps, weight, bias)
+from minigrad.tensor import Tensor
 
 
 def folded_weights(layer, bn):
-    """(weight', bias') of the one Conv2d/Linear equal to bn(layer(x)), bn in eval mode:
-    W'_c = scale_c * W_c and b'_c = scale_c * b_c + shift_c, in the layer's dtype."""
+    """(weight', bias') arrays of the one Conv2d/Linear equal to bn(layer(x)), bn in eval
+    mode: W'_c = scale_c * W_c and b'_c = scale_c * b_c + shift_c, in the layer's dtype."""
     out_features = layer.weight.shape[0]
     if bn.num_features != out_features:
         raise ValueError(f"cannot fuse: the {type(layer).__name__} has {out_features} output "
                          f"channels but the BatchNorm has num_features={bn.num_features}")
-    scale, shift = _bn_scale_shift(bn)
-    weight = layer.weight.data.astype(np.float64)
-    bias = np.zeros(out_features) if layer.bias is None else layer.bias.data.astype(np.float64)
+    if not bn.track_running_stats:
+        raise ValueError("cannot fuse a BatchNorm without running statistics "
+                         "(track_running_stats=False): its output depends on the batch")
+    gamma, beta = (bn.weight.data, bn.bias.data) if bn.affine else (None, None)
+    scale, shift = eval_scale_shift(bn.running_mean.data, bn.running_var.data, bn.eps, gamma, beta)
+    # scale and shift are float64: the products are, and are rounded once to the layer's dtype
+    per_row = scale.reshape((-1,) + (1,) * (layer.weight.ndim - 1))
+    bias = shift if layer.bias is None else scale * layer.bias.data + shift
     dtype = layer.weight.dtype
-    weight = weight * scale.reshape((-1,) + (1,) * (weight.ndim - 1))
-    return weight.astype(dtype), (scale * bias + shift).astype(dtype)
+    return (per_row * layer.weight.data).astype(dtype), bias.astype(dtype)
 
 
 def _fold(layer, bn):
     weight, bias = folded_weights(layer, bn)
-    fused = copy.deepcopy(layer)
+    fused = copy.deepcopy(layer).eval()
     fused.weight, fused.bias = Parameter(weight), Parameter(bias)
-    fused.eval()
     return fused
 
 
@@ -64,25 +58,24 @@ def fuse_linear_bn(linear, bn):
 
 def fuse_sequential(model):
     """A copy of a Sequential where every Conv2d/Linear directly followed by a
-    BatchNorm is replaced by one fused layer (for evaluation only)."""
+    BatchNorm is replaced by one fused layer (for evaluation only); a second BatchNorm
+    after it folds into the fused layer too."""
     from minigrad.nn.batchnorm import BatchNorm1d, BatchNorm2d
     from minigrad.nn.conv import Conv2d
     from minigrad.nn.linear import Linear
     from minigrad.nn.module import Sequential
 
-    layers, modules, i = [], list(model), 0
-    while i < len(modules):
-        layer = modules[i]
-        follower = modules[i + 1] if i + 1 < len(modules) else None
-        if isinstance(layer, Conv2d) and isinstance(follower, BatchNorm2d):
-            layers.append(fuse_conv_bn(layer, follower))
-            i += 2
-        elif isinstance(layer, Linear) and isinstance(follower, BatchNorm1d):
-            layers.append(fuse_linear_bn(layer, follower))
-            i += 2
+    layers = []
+    for module in model:
+        last = layers[-1] if layers else None
+        if isinstance(last, Conv2d) and isinstance(module, BatchNorm2d):
+            layers[-1] = fuse_conv_bn(last, module)
+        elif isinstance(last, Linear) and isinstance(module, BatchNorm1d):
+            layers[-1] = fuse_linear_bn(last, module)
+        elif isinstance(module, Sequential):
+            layers.append(fuse_sequential(module))
         else:
-            layers.append(fuse_sequential(layer) if isinstance(layer, Sequential) else copy.deepcopy(layer))
-            i += 1
+            layers.append(copy.deepcopy(module))
     return Sequential(*layers).eval()
 
 
