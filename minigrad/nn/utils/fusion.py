@@ -15,6 +15,7 @@ One layer instead of two at inference: a pass over the activations saved.
 import copy
 
 from minigrad import autograd, kernels
+from minigrad.nn import functional as F
 from minigrad.nn.parameter import Parameter
 from minigrad.ops.batchnorm import eval_scale_shift
 from minigrad.tensor import Tensor
@@ -98,43 +99,38 @@ def fuse_sequential(model):
 enabled = True
 
 
-def _plain(*modules):
-    return all(not m._forward_hooks for m in modules)
+def _rewrite(layer, follower):
+    """The rewrite that applies to two neighbouring layers: "pool first", "fold" or None."""
+    from minigrad.nn import BatchNorm2d, Conv2d, MaxPool2d, ReLU
 
-
-def _relu_then_pool(layer, follower):
-    from minigrad.nn.activation import ReLU
-    from minigrad.nn.pooling import MaxPool2d
-    return type(layer) is ReLU and type(follower) is MaxPool2d
-
-
-def _foldable(layer, follower):
-    from minigrad.nn.batchnorm import BatchNorm2d
-    from minigrad.nn.conv import Conv2d
-    return (type(layer) is Conv2d and type(follower) is BatchNorm2d and not follower.training
-            and follower.track_running_stats and not autograd.is_grad_enabled())
+    if follower is None or layer._forward_hooks or follower._forward_hooks:
+        return None
+    if type(layer) is ReLU and type(follower) is MaxPool2d:
+        return "pool first"
+    if (type(layer) is Conv2d and type(follower) is BatchNorm2d and not follower.training
+            and follower.track_running_stats and not autograd.is_grad_enabled()):
+        return "fold"
+    return None
 
 
 def run_fused(modules, x):
     """Sequential's forward on the fast backend: `modules` in order, with the rewrites above."""
-    from minigrad.nn import functional as F
-
-    modules, i = list(modules), 0
-    while i < len(modules):
-        layer = modules[i]
-        follower = modules[i + 1] if i + 1 < len(modules) else None
-        if follower is not None and _plain(layer, follower) and _relu_then_pool(layer, follower):
-            x, i = layer(follower(x)), i + 2
-        elif follower is not None and _plain(layer, follower) and _foldable(layer, follower):
+    modules, i = list(modules) + [None], 0
+    while modules[i] is not None:
+        layer, follower = modules[i], modules[i + 1]
+        rewrite = _rewrite(layer, follower)
+        if rewrite == "pool first":
+            x = layer(follower(x))
+        elif rewrite == "fold":
             weight, bias = folded_weights(layer, follower)
             x = F.conv2d(x, Tensor(weight), Tensor(bias), layer.stride, layer.padding,
                          layer.dilation, layer.groups)
-            i += 2
         else:
-            x, i = layer(x), i + 1
+            x = layer(x)
+        i += 1 if rewrite is None else 2
     return x
 
 
 def uses_plan() -> bool:
-    """True when Sequential runs through `run_fused`: the plan is on and the fast backend active."""
+    """True when Sequential runs through `run_fused`: the plan is on, the fast backend active."""
     return enabled and kernels.get_backend() == "numba"
