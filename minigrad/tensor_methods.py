@@ -3,11 +3,26 @@
 Kept apart from tensor.py so that the engine file holds what a Tensor is and
 how it joins the graph; `Tensor` inherits all of these.
 """
+import operator
+from functools import partialmethod
+
 import numpy as np
 
 from minigrad import autograd
 
 _ops = None                       # minigrad.ops, bound by minigrad.tensor once it is importable
+
+
+def _routed(op: str, reflected=False):
+    """A binary operator method: minigrad.ops.<op>(self, other), or (other, self)
+    for the reflected form (2 - t calls t.__rsub__(2))."""
+    if reflected:
+        return lambda self, other: getattr(_ops, op)(other, self)
+    return lambda self, other: getattr(_ops, op)(self, other)
+
+
+def _compared(compare):
+    return lambda self, other: type(self)(compare(self.data, _ops.raw(other)))
 
 
 class TensorMethods:
@@ -49,14 +64,10 @@ class TensorMethods:
 
     to = astype
 
-    def float(self) -> "Tensor":
-        return self.astype(np.float32)
+    float = partialmethod(astype, np.float32)
+    double = partialmethod(astype, np.float64)
+    long = partialmethod(astype, np.int64)
 
-    def double(self) -> "Tensor":
-        return self.astype(np.float64)
-
-    def long(self) -> "Tensor":
-        return self.astype(np.int64)
     # ---- in-place changes: outside the graph, each one bumps the version ----
     def _bump_version(self) -> "Tensor":
         self._version_counter[0] += 1
@@ -94,28 +105,21 @@ class TensorMethods:
         return self.fill_(0)
 
     # ---- operators: each routes to minigrad/ops ----------------------------
-    def __add__(self, other): return _ops.add(self, other)
-    def __radd__(self, other): return _ops.add(other, self)
-    def __sub__(self, other): return _ops.sub(self, other)
-    def __rsub__(self, other): return _ops.sub(other, self)
-    def __mul__(self, other): return _ops.mul(self, other)
-    def __rmul__(self, other): return _ops.mul(other, self)
-    def __truediv__(self, other): return _ops.div(self, other)
-    def __rtruediv__(self, other): return _ops.div(other, self)
-    def __pow__(self, exponent): return _ops.pow(self, exponent)
-    def __rpow__(self, base): return _ops.pow(base, self)
-    def __neg__(self): return _ops.neg(self)
-    def __matmul__(self, other): return _ops.matmul(self, other)
-    def __rmatmul__(self, other): return _ops.matmul(other, self)
-    def __getitem__(self, index): return _ops.getitem(self, index)
+    __add__, __radd__ = _routed("add"), _routed("add", reflected=True)
+    __sub__, __rsub__ = _routed("sub"), _routed("sub", reflected=True)
+    __mul__, __rmul__ = _routed("mul"), _routed("mul", reflected=True)
+    __truediv__, __rtruediv__ = _routed("div"), _routed("div", reflected=True)
+    __pow__, __rpow__ = _routed("pow"), _routed("pow", reflected=True)
+    __matmul__, __rmatmul__ = _routed("matmul"), _routed("matmul", reflected=True)
+    __getitem__ = _routed("getitem")
+
+    def __neg__(self):
+        return _ops.neg(self)
 
     # Comparisons give boolean tensors outside the graph (they have no gradient).
-    def __eq__(self, other): return type(self)(self.data == _ops.raw(other))
-    def __ne__(self, other): return type(self)(self.data != _ops.raw(other))
-    def __lt__(self, other): return type(self)(self.data < _ops.raw(other))
-    def __le__(self, other): return type(self)(self.data <= _ops.raw(other))
-    def __gt__(self, other): return type(self)(self.data > _ops.raw(other))
-    def __ge__(self, other): return type(self)(self.data >= _ops.raw(other))
+    __eq__, __ne__ = _compared(operator.eq), _compared(operator.ne)
+    __lt__, __le__ = _compared(operator.lt), _compared(operator.le)
+    __gt__, __ge__ = _compared(operator.gt), _compared(operator.ge)
     __hash__ = object.__hash__          # tensors are graph nodes, hashed by identity
 
     def __bool__(self):

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from minigrad.ops.common import check_float as _check_float, check_real as _check_number
+from minigrad.ops.common import check_float, check_real
 from minigrad.ops.elementwise import erf, maximum
 from minigrad.ops.select import where
 
@@ -17,15 +17,15 @@ GELU_APPROXIMATIONS = ("none", "tanh")
 
 def leaky_relu(x, negative_slope=0.01):
     """x where x > 0, negative_slope * x elsewhere."""
-    _check_float("leaky_relu", x)
-    _check_number("leaky_relu", "negative_slope", negative_slope)
+    check_float("leaky_relu", x)
+    check_real("leaky_relu", negative_slope=negative_slope)
     return where(x.data > 0, x, x * negative_slope)
 
 
 def gelu(x, approximate="none"):
     """x * Phi(x) with Phi the standard normal CDF ('none': exact, through erf), or
     PyTorch's 'tanh' approximation 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
-    _check_float("gelu", x)
+    check_float("gelu", x)
     if approximate not in GELU_APPROXIMATIONS:
         raise ValueError(f"gelu: approximate must be one of {GELU_APPROXIMATIONS}, "
                          f"got {approximate!r}")
@@ -38,14 +38,14 @@ def gelu(x, approximate="none"):
 def elu(x, alpha=1.0):
     """x where x > 0, alpha * (exp(x) - 1) elsewhere. exp sees min(x, 0) only: an
     exp(x) of a large x would be inf, and where's zero gradient times inf is nan."""
-    _check_float("elu", x)
-    _check_number("elu", "alpha", alpha)
+    check_float("elu", x)
+    check_real("elu", alpha=alpha)
     return where(x.data > 0, x, alpha * (x.clip(max=0).exp() - 1))
 
 
 def silu(x):
     """x * sigmoid(x) (also called swish)."""
-    _check_float("silu", x)
+    check_float("silu", x)
     return x * x.sigmoid()
 
 
@@ -55,9 +55,8 @@ def softplus(x, beta=1.0, threshold=20.0):
     Written as max(z, 0) + log(1 + exp(-|z|)) so that exp never overflows; the
     tie rule of maximum (half each side) gives the right slope 1/2 at z = 0.
     """
-    _check_float("softplus", x)
-    _check_number("softplus", "beta", beta)
-    _check_number("softplus", "threshold", threshold)
+    check_float("softplus", x)
+    check_real("softplus", beta=beta, threshold=threshold)
     if beta == 0:
         raise ValueError("softplus: beta must be non-zero")
     z = x * beta
@@ -67,9 +66,8 @@ def softplus(x, beta=1.0, threshold=20.0):
 
 def hardtanh(x, min_val=-1.0, max_val=1.0):
     """x clipped to [min_val, max_val]; the gradient is 1 strictly inside, 0 elsewhere."""
-    _check_float("hardtanh", x)
-    _check_number("hardtanh", "min_val", min_val)
-    _check_number("hardtanh", "max_val", max_val)
+    check_float("hardtanh", x)
+    check_real("hardtanh", min_val=min_val, max_val=max_val)
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) is greater than max_val ({max_val})")
     inside = (x.data > min_val) & (x.data < max_val)

@@ -3,12 +3,10 @@
 Binary ops broadcast as numpy does; their backward returns gradients in the
 broadcast shape and the engine sums them back (autograd.unbroadcast).
 """
-import numbers
-
 import numpy as np
 
 from minigrad.autograd import Function
-from minigrad.ops.common import broadcast_pair, pair_of_tensors
+from minigrad.ops.common import broadcast_pair, broadcast_shape, is_real, pair_of_tensors
 from minigrad.tensor import Tensor
 
 
@@ -136,7 +134,7 @@ def pow(x, exponent):
             raise TypeError(f"pow with a tensor exponent needs float operands, "
                             f"got {a.dtype} and {b.dtype}")
         return Pow.apply(a, b)
-    if not isinstance(exponent, numbers.Real) or isinstance(exponent, bool):
+    if not is_real(exponent):
         raise TypeError(f"pow supports a real number or a tensor as exponent, "
                         f"got {type(exponent).__name__}")
     if x.dtype.kind == "f":
@@ -153,8 +151,6 @@ def matmul(a, b):
     if inner_a != inner_b:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned "
                          f"({inner_a} columns in the first, {inner_b} rows in the second)")
-    try:
-        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    except ValueError:
-        raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} cannot be broadcast") from None
+    broadcast_shape(f"matmul: batch dimensions of {a.shape} and {b.shape} cannot be broadcast",
+                    a.shape[:-2], b.shape[:-2])
     return MatMul.apply(a, b)

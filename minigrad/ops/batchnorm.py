@@ -28,13 +28,12 @@ alive as another full-size array.
 In evaluation the statistics are the running estimates, constants with
 respect to x, so the op is an affine map per channel: dx = dy * gamma * invstd.
 """
-import numbers
-
 import numpy as np
 
 from minigrad.autograd import Function
 from minigrad.kernels import batchnorm as kernels
-from minigrad.ops.common import raw
+from minigrad.ops.common import is_real, raw
+from minigrad.tensor import Tensor
 
 
 class BatchNorm(Function):
@@ -137,8 +136,6 @@ def batch_norm_composed(x, weight=None, bias=None, eps=1e-5):
 
 def check_batch_norm_input(x, num_features=None, training=True):
     """Raise a clear error for input BN cannot normalize, before any state changes."""
-    from minigrad.tensor import Tensor
-
     if getattr(x, "dtype", None) not in (np.float32, np.float64):
         raise TypeError(f"batch norm supports float32 and float64 tensors, "
                         f"got {getattr(x, 'dtype', type(x).__name__)}")
@@ -147,12 +144,12 @@ def check_batch_norm_input(x, num_features=None, training=True):
     if x.ndim < 2:
         raise ValueError(f"batch norm expects input of shape (N, C, ...), got shape {x.shape}")
     if num_features is not None and x.shape[1] != num_features:
-        raise ValueError(f"batch norm was built for {num_features} channels (num_features={num_features}) "
-                         f"but the input has {x.shape[1]} channels (shape {x.shape})")
-    values_per_channel = x.shape[0] * int(np.prod(x.shape[2:]))
-    if training and values_per_channel < 2 and x.size:
-        raise ValueError(f"Expected more than 1 value per channel when training, got input of shape {x.shape}: "
-                         "one value has no variance (use a larger batch, or eval() mode for single samples)")
+        raise ValueError(f"batch norm was built for {num_features} channels (num_features="
+                         f"{num_features}) but the input has {x.shape[1]} channels (shape {x.shape})")
+    if training and x.size and x.size // x.shape[1] < 2:          # values per channel
+        raise ValueError("Expected more than 1 value per channel when training, got input of "
+                         f"shape {x.shape}: one value has no variance (use a larger batch, or "
+                         "eval() mode for single samples)")
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
@@ -164,10 +161,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     `momentum` (the running variance with the unbiased batch variance).
     training=False: use running_mean / running_var.
     """
-    from minigrad.tensor import Tensor
-
-    channels = x.shape[1] if x.ndim >= 2 else None
     check_batch_norm_input(x, training=training)
+    channels = x.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != (channels,):
@@ -177,9 +172,9 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         raise ValueError("batch norm: give both running_mean and running_var, or neither")
     if not training and running_mean is None:
         raise ValueError("batch norm: running_mean and running_var are needed when training=False")
-    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
+    if not is_real(momentum) or not 0 <= momentum <= 1:
         raise ValueError(f"batch norm: momentum must be a number in [0, 1], got {momentum!r}")
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
+    if not is_real(eps) or not eps > 0:
         raise ValueError(f"batch norm: eps must be a positive number, got {eps!r}")
     if (weight is None) != (bias is None):
         raise ValueError("batch norm: give both weight and bias (affine), or neither")
@@ -188,8 +183,9 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         return x.reshape(x.shape)        # as PyTorch: an empty output, the running stats untouched
     inputs = (x,) if weight is None else (x, weight, bias)
     array = lambda t: None if t is None else np.asarray(raw(t))
-    out = BatchNorm.apply(*inputs, running_mean=array(running_mean), running_var=array(running_var),
-                          use_batch_stats=training, momentum=float(momentum), eps=float(eps))
+    out = BatchNorm.apply(*inputs, running_mean=array(running_mean),
+                          running_var=array(running_var), use_batch_stats=training,
+                          momentum=float(momentum), eps=float(eps))
     if training and isinstance(running_mean, Tensor):
         running_mean._bump_version()        # updated in place: an in-place change like add_
         running_var._bump_version()

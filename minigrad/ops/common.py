@@ -62,14 +62,20 @@ def pair_of_tensors(a, b, op="op", true_division=False):
     return a, b
 
 
+def broadcast_shape(message: str, *shapes) -> tuple:
+    """The shape `shapes` broadcast to, or a ValueError saying `message` (which
+    names the shapes: numpy's own error does not say which operands they were)."""
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(message) from None
+
+
 def broadcast_pair(op, a, b, true_division=False):
     """pair_of_tensors, then a clear error if the two shapes do not broadcast."""
     a, b = pair_of_tensors(a, b, op=op, true_division=true_division)
-    try:
-        np.broadcast_shapes(a.shape, b.shape)
-    except ValueError:
-        raise ValueError(f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast "
-                         "together") from None
+    broadcast_shape(f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together",
+                    a.shape, b.shape)
     return a, b
 
 
@@ -78,10 +84,21 @@ def check_float(op: str, x, what: str = "tensor", hint: str = "") -> None:
         raise TypeError(f"{op} needs a float {what}, got dtype {x.dtype}{hint}")
 
 
-def check_real(op: str, name: str, value) -> None:
-    """A Python/numpy real number (not a bool) for a scalar argument."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise TypeError(f"{op}: {name} must be a real number, got {value!r}")
+def is_real(value) -> bool:
+    """A Python or numpy real number, and not a bool (True is an int to Python)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def is_int(value) -> bool:
+    """A Python or numpy integer, and not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_real(op: str, **values) -> None:
+    """Each keyword a real number (is_real): a scalar argument."""
+    for name, value in values.items():
+        if not is_real(value):
+            raise TypeError(f"{op}: {name} must be a real number, got {value!r}")
 
 
 def resolve_axis(axis, ndim, dim=None):
@@ -100,7 +117,7 @@ def resolve_axis(axis, ndim, dim=None):
     bound = max(ndim, 1)
     normalized = []
     for a in axes:
-        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+        if not is_int(a):
             raise TypeError(f"{name} must be an int or a tuple of ints, got {axis!r}")
         if not -bound <= a < bound:
             raise IndexError(f"{name} {a} is out of range for a tensor with {ndim} dimensions "
@@ -117,17 +134,16 @@ def resolve_keepdims(keepdims, keepdim=None) -> bool:
 
 def pair(value, name: str) -> tuple:
     """An int or a pair of ints -> (h, w); anything else is a TypeError/ValueError."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+    if is_int(value):
         return int(value), int(value)
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
-            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(map(is_int, value)):
         return int(value[0]), int(value[1])
     raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
 
 
 def positive_int(value, name: str, at_least: int = 1) -> int:
     """A layer size or count: an int >= `at_least`, else an error naming the argument."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not is_int(value):
         raise TypeError(f"{name} must be an int, got {value!r}")
     if value < at_least:
         raise ValueError(f"{name} must be at least {at_least}, got {value}")

@@ -7,17 +7,15 @@ their backward from conv2d's, getitem's, pad's and cat's.
     conv_transpose2d x (N, C, H, W), weight (C, O / groups, kh, kw) -> (N, O, OH, OW),
                      OH = (H - 1) * stride - 2 * padding + dilation * (kh - 1) + output_padding + 1
 """
-import numbers
-
 from minigrad.ops import conv as core
-from minigrad.ops.common import pair
+from minigrad.ops.common import is_int, pair
 from minigrad.ops.shape import cat, flip, pad, permute, reshape, squeeze, unsqueeze
 
 PADDING_STRINGS = ("same", "valid")
 
 
 def _positive_int(value, name):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+    if not is_int(value) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
     return int(value)
 
@@ -74,7 +72,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def _single(value, name):
     if isinstance(value, (tuple, list)) and len(value) == 1:
         value = value[0]
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+    if not is_int(value):
         raise TypeError(f"conv1d: {name} must be an int, got {value!r}")
     return int(value)
 

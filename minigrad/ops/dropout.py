@@ -4,12 +4,10 @@ needs no rescaling. The keep-mask is drawn from minigrad's seeded generator,
 or given (a boolean array of x's shape) so a test can check gradients with
 a fixed mask.
 """
-import numbers
-
 import numpy as np
 
 from minigrad.autograd import Function
-from minigrad.ops.common import check_float, raw
+from minigrad.ops.common import check_float, is_real, raw
 from minigrad.random import generator
 
 
@@ -27,7 +25,7 @@ class Dropout(Function):
 
 
 def check_probability(p) -> float:
-    if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
+    if not is_real(p) or not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     return float(p)
 

@@ -28,6 +28,12 @@ class ReLU(Function):
         return activation_kernels.relu_backward(grad, self.saved_arrays[0])
 
 
+def relu(x):
+    if x.ndim == 0:                      # the kernel works on >= 1-D arrays; keep the shape ()
+        return ReLU.apply(x.reshape(1)).reshape(())
+    return ReLU.apply(x)
+
+
 class Unary(Function):
     """y = f(x) whose derivative is a function of x, or of y when `of_output` (then
     y is what the backward keeps). The unary ops below are rows of this table."""
@@ -44,9 +50,17 @@ class Unary(Function):
         return grad * self.derivative(self.saved_arrays[0])
 
 
-def _unary(name, f, derivative, of_output=False):
+def _unary(name, f, derivative, of_output=False, prepare=to_float):
+    """One row of the table: the Function `name` (forward f, backward grad *
+    derivative) and the op that applies it to `prepare(x)`. The default, to_float,
+    computes a float function of an integer or boolean tensor in float32 (PyTorch's rule)."""
     body = dict(f=staticmethod(f), derivative=staticmethod(derivative), of_output=of_output)
-    return type(name, (Unary,), body)
+    op = type(name, (Unary,), body)
+
+    def apply(x):
+        return op.apply(prepare(x))
+    apply.__name__ = apply.__qualname__ = name.lower()
+    return apply
 
 
 def stable_sigmoid(x: np.ndarray) -> np.ndarray:
@@ -55,19 +69,24 @@ def stable_sigmoid(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
+def _float_only(x):
+    check_float("erf", x)
+    return x
+
+
 # numpy has no erf, so each element goes through math.erf: exact, but a Python call each.
 _erf = np.frompyfunc(math.erf, 1, 1)
 
-Exp = _unary("Exp", np.exp, lambda y: y, of_output=True)
-Log = _unary("Log", np.log, lambda x: 1 / x)
-Sqrt = _unary("Sqrt", np.sqrt, lambda y: 0.5 / y, of_output=True)
-Abs = _unary("Abs", np.abs, np.sign)                # the gradient at 0 is 0, as in PyTorch
-Sigmoid = _unary("Sigmoid", stable_sigmoid, lambda y: y * (1 - y), of_output=True)
-Tanh = _unary("Tanh", np.tanh, lambda y: 1 - y * y, of_output=True)
-Sin = _unary("Sin", np.sin, np.cos)
-Cos = _unary("Cos", np.cos, lambda x: -np.sin(x))
-Erf = _unary("Erf", lambda x: _erf(x).astype(x.dtype),
-             lambda x: (2 / math.sqrt(math.pi)) * np.exp(-x * x))
+exp = _unary("Exp", np.exp, lambda y: y, of_output=True)
+log = _unary("Log", np.log, lambda x: 1 / x)
+sqrt = _unary("Sqrt", np.sqrt, lambda y: 0.5 / y, of_output=True)
+abs = _unary("Abs", np.abs, np.sign, prepare=lambda x: x)      # the gradient at 0 is 0; ints stay
+sigmoid = _unary("Sigmoid", stable_sigmoid, lambda y: y * (1 - y), of_output=True)
+tanh = _unary("Tanh", np.tanh, lambda y: 1 - y * y, of_output=True)
+sin = _unary("Sin", np.sin, np.cos)
+cos = _unary("Cos", np.cos, lambda x: -np.sin(x))
+erf = _unary("Erf", lambda x: _erf(x).astype(x.dtype),
+             lambda x: (2 / math.sqrt(math.pi)) * np.exp(-x * x), prepare=_float_only)
 
 
 class Maximum(Function):
@@ -101,28 +120,6 @@ class Cast(Function):
         return grad
 
 
-# Float functions of integer or boolean tensors compute in float32 (PyTorch's rule).
-def exp(x): return Exp.apply(to_float(x))
-def log(x): return Log.apply(to_float(x))
-def sqrt(x): return Sqrt.apply(to_float(x))
-def sigmoid(x): return Sigmoid.apply(to_float(x))
-def tanh(x): return Tanh.apply(to_float(x))
-def abs(x): return Abs.apply(x)
-
-
-def relu(x):
-    if x.ndim == 0:                      # the kernel works on >= 1-D arrays; keep the shape ()
-        return ReLU.apply(x.reshape(1)).reshape(())
-    return ReLU.apply(x)
-def sin(x): return Sin.apply(to_float(x))
-def cos(x): return Cos.apply(to_float(x))
-
-
-def erf(x):
-    check_float("erf", x)
-    return Erf.apply(x)
-
-
 def maximum(a, b):
     return Maximum.apply(*broadcast_pair("maximum", a, b))
 
@@ -137,12 +134,9 @@ def clip(x, min=None, max=None):
         raise ValueError("clip needs at least one of min and max")
     if min is not None and max is not None and min > max:
         raise ValueError(f"clip: min ({min}) is greater than max ({max})")
-    inside = np.ones(x.shape, dtype=bool)
-    if min is not None:
-        inside &= x.data >= min
-    if max is not None:
-        inside &= x.data <= max
-    return where(inside, x, np.clip(x.data, min, max))
+    low = -np.inf if min is None else min
+    high = np.inf if max is None else max
+    return where((x.data >= low) & (x.data <= high), x, np.clip(x.data, min, max))
 
 
 def cast(x, dtype):

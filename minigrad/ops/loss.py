@@ -12,7 +12,7 @@ subtracts each row's maximum first, so logits of +-3e4 stay finite in float32.
 import numpy as np
 
 from minigrad.autograd import Function
-from minigrad.ops.common import as_tensor, check_float, raw
+from minigrad.ops.common import as_tensor, check_float, is_int, is_real, raw
 from minigrad.ops.select import where
 from minigrad.ops.softmax import log_softmax_array
 from minigrad.tensor import Tensor
@@ -118,22 +118,23 @@ def _class_targets(op: str, input: Tensor, target, ignore_index=-100) -> np.ndar
         raise ValueError(f"{op} needs an input with a class axis, got a 0-d tensor")
     target = np.asarray(raw(target))
     if target.dtype.kind not in "iu":
-        hint = " (class probabilities are not supported; convert whole-number labels with .long())" \
-            if target.dtype.kind == "f" else ""
-        raise TypeError(f"{op} expects integer class indices as targets, got dtype {target.dtype}{hint}")
+        hint = (" (class probabilities are not supported; convert whole-number labels with "
+                ".long())") if target.dtype.kind == "f" else ""
+        raise TypeError(f"{op} expects integer class indices as targets, got dtype "
+                        f"{target.dtype}{hint}")
     expected = () if input.ndim == 1 else (input.shape[0],) + input.shape[2:]
     if target.shape != expected:
         raise ValueError(f"{op}: input of shape {input.shape} needs targets of shape {expected}, "
                          f"got {target.shape}")
     classes = input.shape[0] if input.ndim == 1 else input.shape[1]
-    if not isinstance(ignore_index, (int, np.integer)) or isinstance(ignore_index, bool):
+    if not is_int(ignore_index):
         raise TypeError(f"{op}: ignore_index must be an int, got {ignore_index!r}")
     bad = ((target < 0) | (target >= classes)) & (target != ignore_index)
     if bad.any():
-        where = np.argwhere(bad)[0] if target.ndim else ()
-        raise IndexError(f"{op}: target {target[tuple(where)]} at index {tuple(int(i) for i in where)} "
-                         f"is out of range for {classes} classes (valid labels are 0..{classes - 1}, "
-                         f"or ignore_index={ignore_index})")
+        where = tuple(int(i) for i in np.argwhere(bad)[0]) if target.ndim else ()
+        raise IndexError(f"{op}: target {target[where]} at index {where} is out of range for "
+                         f"{classes} classes (valid labels are 0..{classes - 1}, or "
+                         f"ignore_index={ignore_index})")
     return target.astype(np.intp, copy=False)
 
 
@@ -148,11 +149,12 @@ def cross_entropy(logits, targets, reduction="mean", *, ignore_index=-100, label
     label_smoothing e in [0, 1] mixes e / C of every class into the target.
     """
     _check_reduction("cross_entropy", reduction)
-    if not isinstance(label_smoothing, (int, float)) or not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+    if not is_real(label_smoothing) or not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError("cross_entropy: label_smoothing must be a number in [0, 1], got "
+                         f"{label_smoothing!r}")
     target = _class_targets("cross_entropy", logits, targets, ignore_index)
-    return CrossEntropy.apply(logits, target=target, reduction=reduction, ignore_index=int(ignore_index),
-                              label_smoothing=float(label_smoothing))
+    return CrossEntropy.apply(logits, target=target, reduction=reduction,
+                              ignore_index=int(ignore_index), label_smoothing=float(label_smoothing))
 
 
 def nll_loss(log_probs, targets, reduction="mean", *, ignore_index=-100):

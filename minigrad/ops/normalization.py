@@ -22,21 +22,15 @@ from minigrad.ops.batchnorm import BatchNorm, batch_norm
 from minigrad.ops.common import check_float, raw
 
 
-def normalize_over(x, groups, eps=1e-5, stats_out=None):
+def normalize_over(x, groups, eps=1e-5):
     """Standardize x in `groups` equal, contiguous sets of values (in C order).
 
     x: any shape whose size is a multiple of `groups`, e.g. (N, G * k, ...).
     -> x's shape: each set has mean 0 and biased variance 1 (up to eps).
-    stats_out: optional (mean, unbiased_var) float arrays of length `groups`,
-    overwritten with each set's statistics (InstanceNorm's running averages).
     """
     flat = x.reshape(1, groups, x.size // groups)
-    if stats_out is None:
-        stats = dict(running_mean=None, running_var=None, momentum=0.0)
-    else:
-        # momentum 1 makes BN's running update write the batch statistics themselves.
-        stats = dict(running_mean=stats_out[0], running_var=stats_out[1], momentum=1.0)
-    y = BatchNorm.apply(flat, use_batch_stats=True, eps=float(eps), **stats)
+    y = BatchNorm.apply(flat, running_mean=None, running_var=None, momentum=0.0,
+                        use_batch_stats=True, eps=float(eps))
     return y.reshape(*x.shape)
 
 
@@ -51,14 +45,14 @@ def _channel_affine(y, weight, bias, per_element=False):
     return y
 
 
-def _check_param(name, which, t, shape):
-    if t is not None and tuple(t.shape) != tuple(shape):
-        raise ValueError(f"{name}: {which} must have shape {tuple(shape)}, got {tuple(t.shape)}")
-
-
-def _check_eps(name, eps):
+def _check(op, input, shape, eps, **params):
+    """The checks all three share: a float input, each given parameter of `shape`, eps > 0."""
+    check_float(op, input)
+    for name, t in params.items():
+        if t is not None and tuple(t.shape) != shape:
+            raise ValueError(f"{op}: {name} must have shape {shape}, got {tuple(t.shape)}")
     if eps <= 0:
-        raise ValueError(f"{name}: eps must be positive, got {eps}")
+        raise ValueError(f"{op}: eps must be positive, got {eps}")
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -69,15 +63,12 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """
     shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
         else tuple(normalized_shape)
-    k = len(shape)
-    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
+    lead = input.ndim - len(shape)              # the axes that keep their own statistics
+    if not shape or lead < 0 or tuple(input.shape[lead:]) != shape:
         raise ValueError(f"layer_norm: expected input with trailing shape {shape} "
                          f"(normalized_shape), got input of shape {tuple(input.shape)}")
-    check_float("layer_norm", input)
-    _check_param("layer_norm", "weight", weight, shape)
-    _check_param("layer_norm", "bias", bias, shape)
-    _check_eps("layer_norm", eps)
-    y = normalize_over(input, int(np.prod(input.shape[:input.ndim - k], dtype=np.int64)), eps)
+    _check("layer_norm", input, shape, eps, weight=weight, bias=bias)
+    y = normalize_over(input, int(np.prod(input.shape[:lead], dtype=np.int64)), eps)
     return _channel_affine(y, weight, bias, per_element=True)
 
 
@@ -94,10 +85,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if num_groups < 1 or channels % num_groups:
         raise ValueError(f"group_norm: the {channels} channels of input {tuple(input.shape)} "
                          f"must be divisible by num_groups, got num_groups={num_groups}")
-    check_float("group_norm", input)
-    _check_param("group_norm", "weight", weight, (channels,))
-    _check_param("group_norm", "bias", bias, (channels,))
-    _check_eps("group_norm", eps)
+    _check("group_norm", input, (channels,), eps, weight=weight, bias=bias)
     y = normalize_over(input, input.shape[0] * num_groups, eps)
     return _channel_affine(y, weight, bias)
 
@@ -118,10 +106,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         raise ValueError(f"instance_norm expects input of shape (N, C, *) with at least one "
                          f"spatial axis, got {tuple(input.shape)}")
     n, channels = input.shape[:2]
-    check_float("instance_norm", input)
-    for which, t in (("running_mean", running_mean), ("running_var", running_var),
-                     ("weight", weight), ("bias", bias)):
-        _check_param("instance_norm", which, t, (channels,))
+    _check("instance_norm", input, (channels,), eps, running_mean=running_mean,
+           running_var=running_var, weight=weight, bias=bias)
     if (running_mean is None) != (running_var is None):
         raise ValueError("instance_norm: give both running_mean and running_var, or neither")
     if not use_input_stats:
@@ -134,14 +120,11 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                          f"got input of shape {tuple(input.shape)}")
     if not 0.0 <= momentum <= 1.0:
         raise ValueError(f"instance_norm: momentum must be in [0, 1], got {momentum}")
-    _check_eps("instance_norm", eps)
-    stats = None
+    y = normalize_over(input, n * channels, eps)
     if running_mean is not None:
-        stats = (np.empty(n * channels), np.empty(n * channels))
-    y = normalize_over(input, n * channels, eps, stats_out=stats)
-    if stats is not None:
-        for buffer, per_instance in zip((raw(running_mean), raw(running_var)), stats):
+        per_instance = input.data.reshape(n, channels, -1).astype(np.float64)
+        for buffer, stat in ((raw(running_mean), per_instance.mean(axis=2)),
+                             (raw(running_var), per_instance.var(axis=2, ddof=1))):
             buffer *= 1 - momentum
-            mean_over_samples = per_instance.reshape(n, channels).mean(axis=0)
-            buffer += (momentum * mean_over_samples).astype(buffer.dtype)
+            buffer += (momentum * stat.mean(axis=0)).astype(buffer.dtype)
     return _channel_affine(y, weight, bias)

@@ -10,8 +10,7 @@ import numpy as np
 
 from minigrad.autograd import Function
 from minigrad.kernels import pool as pool_kernels
-from minigrad.ops.common import check_float
-from minigrad.ops.common import pair
+from minigrad.ops.common import check_float, is_int, pair
 from minigrad.tensor import Tensor
 
 
@@ -96,6 +95,7 @@ def adaptive_avg_pool2d(x, output_size):
 
 
 def _size_pair(sizes):
-    if len(sizes) != 2 or not all(s is None or (isinstance(s, int) and not isinstance(s, bool)) for s in sizes):
-        raise TypeError(f"adaptive_avg_pool2d: output_size must be an int or a pair of ints/None, got {sizes!r}")
+    if len(sizes) != 2 or not all(s is None or is_int(s) for s in sizes):
+        raise TypeError("adaptive_avg_pool2d: output_size must be an int or a pair of ints/None, "
+                        f"got {sizes!r}")
     return sizes

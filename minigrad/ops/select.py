@@ -6,7 +6,7 @@ gather, tril, triu.
 import numpy as np
 
 from minigrad.autograd import Function
-from minigrad.ops.common import as_tensor, raw, resolve_axis
+from minigrad.ops.common import as_tensor, broadcast_shape, raw, resolve_axis
 from minigrad.ops.shape import getitem
 from minigrad.tensor import Tensor
 
@@ -28,7 +28,8 @@ class Where(Function):
 def _bool_mask(op, mask) -> np.ndarray:
     mask = np.asarray(raw(mask))
     if mask.dtype != np.bool_:
-        raise TypeError(f"{op} needs a boolean mask, got dtype {mask.dtype} (compare first, e.g. x > 0)")
+        raise TypeError(f"{op} needs a boolean mask, got dtype {mask.dtype} "
+                        "(compare first, e.g. x > 0)")
     return mask
 
 
@@ -39,11 +40,8 @@ def where(condition, input, other):
         raise TypeError("where needs a Tensor as input or other, got two constants")
     like = input if isinstance(input, Tensor) else other
     a, b = as_tensor(input, like=like), as_tensor(other, like=like)
-    try:
-        np.broadcast_shapes(condition.shape, a.shape, b.shape)
-    except ValueError:
-        raise ValueError(f"where: condition {condition.shape}, input {a.shape} and other {b.shape} "
-                         f"cannot be broadcast together") from None
+    broadcast_shape(f"where: condition {condition.shape}, input {a.shape} and other {b.shape} "
+                    "cannot be broadcast together", condition.shape, a.shape, b.shape)
     return Where.apply(a, b, condition=condition)
 
 
@@ -51,13 +49,12 @@ def masked_fill(x, mask, value):
     """x with `value` wherever mask (bool, broadcastable to x.shape) is True."""
     mask = _bool_mask("masked_fill", mask)
     if np.ndim(raw(value)) != 0:
-        raise ValueError(f"masked_fill takes a number or a 0-d tensor as value, got shape {np.shape(raw(value))}")
-    try:
-        if np.broadcast_shapes(mask.shape, x.shape) != x.shape:
-            raise ValueError
-    except ValueError:
-        raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to the input "
-                         f"shape {x.shape}") from None
+        raise ValueError("masked_fill takes a number or a 0-d tensor as value, got shape "
+                         f"{np.shape(raw(value))}")
+    mismatch = (f"masked_fill: mask of shape {mask.shape} does not broadcast to the input "
+                f"shape {x.shape}")
+    if broadcast_shape(mismatch, mask.shape, x.shape) != x.shape:
+        raise ValueError(mismatch)
     return where(mask, value, x)
 
 
@@ -75,14 +72,16 @@ def gather(x, dim, index):
     if index.dtype.kind not in "iu":
         raise TypeError(f"gather needs an integer index, got dtype {index.dtype}")
     if index.ndim != x.ndim:
-        raise ValueError(f"gather: index has {index.ndim} dimensions but the input {x.shape} has {x.ndim}")
+        raise ValueError(f"gather: index has {index.ndim} dimensions but the input {x.shape} "
+                         f"has {x.ndim}")
     for d, (n, m) in enumerate(zip(index.shape, x.shape)):
         if d != axis and n > m:
-            raise ValueError(f"gather: index of shape {index.shape} is larger than the input {x.shape} "
-                             f"along dimension {d}")
+            raise ValueError(f"gather: index of shape {index.shape} is larger than the input "
+                             f"{x.shape} along dimension {d}")
     if index.size and (index.min() < 0 or index.max() >= x.shape[axis]):
         bad = index.min() if index.min() < 0 else index.max()
-        raise IndexError(f"gather: index {bad} is out of range for dimension {axis} of size {x.shape[axis]}")
+        raise IndexError(f"gather: index {bad} is out of range for dimension {axis} of size "
+                         f"{x.shape[axis]}")
     grid = list(np.indices(index.shape, sparse=True))
     grid[axis] = index
     return getitem(x, tuple(grid))

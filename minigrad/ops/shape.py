@@ -7,7 +7,7 @@ Their backward moves the gradient back to where each value came from.
 import numpy as np
 
 from minigrad.autograd import Function
-from minigrad.ops.common import as_tensor, raw, resolve_axis
+from minigrad.ops.common import as_tensor, is_int, raw, resolve_axis
 from minigrad.tensor import Tensor
 
 
@@ -50,9 +50,8 @@ class GetItem(Function):
         return full
 
 
-def _is_basic_index(index) -> bool:
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts)
+def _is_basic_index(index: tuple) -> bool:
+    return all(isinstance(p, (int, np.integer, slice, type(None), type(Ellipsis))) for p in index)
 
 
 class Cat(Function):
@@ -87,15 +86,18 @@ def reshape(x, *shape):
     try:
         np.empty(x.shape, dtype=np.bool_).reshape(shape)   # validates without touching data
     except ValueError:
-        raise ValueError(f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) into {shape}") from None
+        raise ValueError(f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
+                         f"into {shape}") from None
     return Reshape.apply(x, shape=shape)
 
 
 def permute(x, *dims):
     dims = _normalize_shape(dims)
     if len(dims) != x.ndim:
-        raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} axes of shape {x.shape}")
-    return Permute.apply(x, dims=resolve_axis(dims, x.ndim))   # raises on out-of-range or repeated axes
+        raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} axes of shape "
+                         f"{x.shape}")
+    # resolve_axis raises on out-of-range or repeated axes
+    return Permute.apply(x, dims=resolve_axis(dims, x.ndim))
 
 
 def transpose(x, dim0, dim1):
@@ -134,25 +136,18 @@ def unsqueeze(x, dim):
 
 
 def getitem(x, index):
-    if isinstance(index, Tensor):
-        index = index.data
-    elif isinstance(index, tuple):
-        index = tuple(np.asarray(raw(i)) if isinstance(i, (Tensor, list))
-                      else i for i in index)
-        if _has_int_and_array(index):
-            select, rest = _split_integers(index)
-            return GetItem.apply(GetItem.apply(x, index=select), index=rest)
-    elif isinstance(index, list):
-        index = np.asarray(index)
+    """x[index]; the index is always a tuple here (x[i] is x[(i,)]), its tensors and
+    lists as arrays."""
+    parts = index if isinstance(index, tuple) else (index,)
+    index = tuple(np.asarray(raw(p)) if isinstance(p, (Tensor, list)) else p for p in parts)
+    if _has_int_and_array(index):
+        select, rest = _split_integers(index)
+        return GetItem.apply(GetItem.apply(x, index=select), index=rest)
     return GetItem.apply(x, index=index)
 
 
-def _is_int(part) -> bool:
-    return isinstance(part, (int, np.integer)) and not isinstance(part, bool)
-
-
 def _has_int_and_array(index) -> bool:
-    return any(map(_is_int, index)) and any(isinstance(p, np.ndarray) for p in index)
+    return any(map(is_int, index)) and any(isinstance(p, np.ndarray) for p in index)
 
 
 def _split_integers(index):
@@ -162,7 +157,7 @@ def _split_integers(index):
     Returns (the integer selection, the rest) as two basic/advanced indices."""
     select, rest = [], []
     for part in index:
-        if _is_int(part):
+        if is_int(part):
             select.append(part)
         elif part is None:
             rest.append(part)
@@ -173,36 +168,39 @@ def _split_integers(index):
     return tuple(select), tuple(rest)
 
 
-def _check_same_rank(name, tensors):
+def _check_shapes_match(what, tensors, shapes):
+    """Raise, naming `what`, at the first tensor whose entry in `shapes` is not tensor 0's."""
+    for i, shape in enumerate(shapes):
+        if shape != shapes[0]:
+            raise ValueError(f"{what}: tensor 0 has shape {tensors[0].shape}, tensor {i} has "
+                             f"shape {tensors[i].shape}")
+
+
+def _operands(name, tensors):
+    """cat's and stack's operands as tensors of one rank (arrays take a tensor's dtype,
+    as in +)."""
     like = next((t for t in tensors if isinstance(t, Tensor)), None)
-    tensors = [as_tensor(t, like=like, op=name) for t in tensors]     # arrays take a tensor's dtype, as in `+`
+    tensors = [as_tensor(t, like=like, op=name) for t in tensors]
     if not tensors:
         raise ValueError(f"{name} needs at least one tensor")
-    first = tensors[0]
-    for i, t in enumerate(tensors):
-        if t.ndim != first.ndim:
-            raise ValueError(f"{name}: tensor 0 has {first.ndim} dimensions but tensor {i} has {t.ndim}")
+    _check_shapes_match(f"{name} needs tensors with the same number of dimensions", tensors,
+                        [t.ndim for t in tensors])
     return tensors
 
 
 def cat(tensors, dim=0, *, axis=None):
-    tensors = _check_same_rank("cat", tensors)
+    tensors = _operands("cat", tensors)
     if tensors[0].ndim == 0:
         raise ValueError("cat: 0-d tensors cannot be concatenated (use stack)")
     axis = resolve_axis(dim if axis is None else axis, tensors[0].ndim)[0]
-    for i, t in enumerate(tensors):
-        if t.shape[:axis] + t.shape[axis + 1:] != tensors[0].shape[:axis] + tensors[0].shape[axis + 1:]:
-            raise ValueError(f"cat along axis {axis}: tensor 0 has shape {tensors[0].shape}, "
-                             f"tensor {i} has shape {t.shape}")
+    _check_shapes_match(f"cat along axis {axis}", tensors,
+                        [t.shape[:axis] + t.shape[axis + 1:] for t in tensors])
     return Cat.apply(*tensors, axis=axis)
 
 
 def stack(tensors, dim=0, *, axis=None):
-    tensors = _check_same_rank("stack", tensors)
-    for i, t in enumerate(tensors):
-        if t.shape != tensors[0].shape:
-            raise ValueError(f"stack needs equal shapes: tensor 0 has {tensors[0].shape}, "
-                             f"tensor {i} has {t.shape}")
+    tensors = _operands("stack", tensors)
+    _check_shapes_match("stack needs equal shapes", tensors, [t.shape for t in tensors])
     axis = resolve_axis(dim if axis is None else axis, tensors[0].ndim + 1)[0]
     return Cat.apply(*(unsqueeze(t, axis) for t in tensors), axis=axis)
 
@@ -212,7 +210,8 @@ def pad(x, pad, value=0.0):
     pairs starting from the LAST axis, e.g. (left, right, top, bottom)."""
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise ValueError(f"pad needs an even number of values, at most 2 per axis ({x.ndim} axes), got {pad}")
+        raise ValueError(f"pad needs an even number of values, at most 2 per axis ({x.ndim} "
+                         f"axes), got {pad}")
     if any(p < 0 for p in pad):
         raise ValueError(f"negative padding is not supported, got {pad}")
     pairs = [(pad[i], pad[i + 1]) for i in range(0, len(pad), 2)]     # last axis first
@@ -224,17 +223,18 @@ def expand(x, *sizes):
     """Broadcast x to `sizes` (-1 keeps a size; new axes go in front), as x + zeros:
     the engine's unbroadcast sums the gradient back to x's shape."""
     sizes = _normalize_shape(sizes)
-    if len(sizes) < x.ndim:
-        raise ValueError(f"expand: {len(sizes)} sizes {sizes} for a tensor with {x.ndim} dimensions {x.shape}")
     lead = len(sizes) - x.ndim
-    shape = tuple(n if (s == -1 and i >= lead) else s for i, (s, n) in
-                  enumerate(zip(sizes, (None,) * lead + x.shape)))
+    if lead < 0:
+        raise ValueError(f"expand: {len(sizes)} sizes {sizes} for a tensor with {x.ndim} "
+                         f"dimensions {x.shape}")
+    shape = sizes[:lead] + tuple(n if s == -1 else s for s, n in zip(sizes[lead:], x.shape))
     for i, (s, n) in enumerate(zip(shape[lead:], x.shape)):
         if n != 1 and s != n:
-            raise ValueError(f"expand: size {s} at dimension {lead + i} does not match {n} (only size-1 "
-                             f"dimensions expand), input {x.shape}, sizes {sizes}")
+            raise ValueError(f"expand: size {s} at dimension {lead + i} does not match {n} (only "
+                             f"size-1 dimensions expand), input {x.shape}, sizes {sizes}")
     if any(s < 0 for s in shape):
-        raise ValueError(f"expand: sizes must be >= 0 (-1 only for existing dimensions), got {sizes}")
+        raise ValueError("expand: sizes must be >= 0 (-1 only for existing dimensions), "
+                         f"got {sizes}")
     return x + np.zeros(shape, dtype=x.dtype)
 
 
@@ -243,7 +243,8 @@ def repeat(x, *sizes):
     (numpy's tile). Composed: interleave size-1 axes, expand them, merge the pairs."""
     sizes = _normalize_shape(sizes)
     if len(sizes) < x.ndim:
-        raise ValueError(f"repeat: {len(sizes)} repeats {sizes} for a tensor with {x.ndim} dimensions")
+        raise ValueError(f"repeat: {len(sizes)} repeats {sizes} for a tensor with {x.ndim} "
+                         "dimensions")
     if any(r < 0 for r in sizes):
         raise ValueError(f"repeat: repeats must be >= 0, got {sizes}")
     shape = (1,) * (len(sizes) - x.ndim) + x.shape

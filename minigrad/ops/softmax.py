@@ -1,8 +1,12 @@
 """softmax and log_softmax along one axis, numerically stable: the maximum is
-subtracted before exponentiating, so no exp ever sees a positive argument."""
+subtracted before exponentiating, so no exp ever sees a positive argument.
+
+log_softmax is composed from existing ops (autograd derives its backward,
+grad - softmax * sum(grad)); the fused cross-entropy in loss.py computes the
+same values with log_softmax_array, on arrays.
+"""
 import numpy as np
 
-from minigrad.autograd import Function
 from minigrad.ops.common import check_float, resolve_axis
 
 
@@ -11,35 +15,20 @@ def log_softmax_array(x: np.ndarray, axis: int) -> np.ndarray:
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
-class LogSoftmax(Function):
-    def forward(self, x, axis):
-        self.axis = axis
-        y = log_softmax_array(x, axis)
-        self.save_for_backward(y)
-        return y
-
-    def backward(self, grad):
-        # d/dx_i of (x_i - logsumexp x) = delta_ij - softmax_j
-        softmax = np.exp(self.saved_arrays[0])
-        return grad - softmax * np.sum(grad, axis=self.axis, keepdims=True)
-
-
-def _one_axis(name, x, dim, axis):
+def _log_softmax(name, x, dim, axis):
     check_float(name, x, hint=" (use .float() first)")
-    axes = resolve_axis(axis, x.ndim, dim)
+    axes = resolve_axis(axis, x.ndim, None if axis is not None else dim)
     if axes is None or len(axes) > 1 or (x.ndim and not axes):
-        raise ValueError(f"{name} works along exactly one axis, got {axis if dim is None else dim}")
-    return axes[0] if axes else ()       # (): a 0-d tensor, its own one-element axis
+        raise ValueError(f"{name} works along exactly one axis, got {dim if axis is None else axis}")
+    # The maximum enters as a constant: log-softmax does not change when x is shifted.
+    shifted = x - np.max(x.data, axis=axes, keepdims=True)
+    return shifted - shifted.exp().sum(axes, keepdims=True).log()
 
 
 def log_softmax(x, dim=-1, *, axis=None):
-    if axis is not None:
-        dim = None
-    return LogSoftmax.apply(x, axis=_one_axis("log_softmax", x, dim, axis))
+    return _log_softmax("log_softmax", x, dim, axis)
 
 
 def softmax(x, dim=-1, *, axis=None):
     """exp(log_softmax(x)): the same forward values, and autograd derives the backward."""
-    if axis is not None:
-        dim = None
-    return LogSoftmax.apply(x, axis=_one_axis("softmax", x, dim, axis)).exp()
+    return _log_softmax("softmax", x, dim, axis).exp()
