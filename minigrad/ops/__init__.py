@@ -14,7 +14,8 @@ from minigrad.ops.common import raw  # noqa: F401
 from minigrad.ops.arithmetic import add, sub, mul, div, neg, pow, matmul  # noqa: F401
 from minigrad.ops.elementwise import (  # noqa: F401
     exp, log, sqrt, abs, relu, sigmoid, tanh, sin, cos, erf, maximum, minimum, clip, cast)
-from minigrad.ops.reduction import sum, mean, max, min, var, std, cumsum, argmax, argmin  # noqa: F401
+from minigrad.ops.reduction import (  # noqa: F401
+    sum, mean, max, min, var, std, cumsum, argmax, argmin)
 from minigrad.ops.shape import (  # noqa: F401
     reshape, permute, transpose, flatten, squeeze, unsqueeze, getitem, cat, stack, pad,
     expand, repeat, flip)

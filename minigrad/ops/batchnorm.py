@@ -145,7 +145,8 @@ def check_batch_norm_input(x, num_features=None, training=True):
         raise ValueError(f"batch norm expects input of shape (N, C, ...), got shape {x.shape}")
     if num_features is not None and x.shape[1] != num_features:
         raise ValueError(f"batch norm was built for {num_features} channels (num_features="
-                         f"{num_features}) but the input has {x.shape[1]} channels (shape {x.shape})")
+                         f"{num_features}) but the input has {x.shape[1]} channels "
+                         f"(shape {x.shape})")
     if training and x.size and x.size // x.shape[1] < 2:          # values per channel
         raise ValueError("Expected more than 1 value per channel when training, got input of "
                          f"shape {x.shape}: one value has no variance (use a larger batch, or "

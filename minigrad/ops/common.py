@@ -150,6 +150,23 @@ def positive_int(value, name: str, at_least: int = 1) -> int:
     return int(value)
 
 
+def check_window_fits(op: str, shape: tuple, kernel, padding, dilation=(1, 1)) -> None:
+    """A conv's or a pool's (dilated) kernel must fit in the padded input (N, C, H, W)."""
+    for axis, name in enumerate(("height", "width")):
+        k, d = kernel[axis], dilation[axis]
+        padded, span = shape[2 + axis] + 2 * padding[axis], d * (k - 1) + 1
+        if span > padded:
+            spanning = f" (dilation {d}, spanning {span})" if d > 1 else ""
+            raise ValueError(f"{op}: kernel {name} {k}{spanning} is larger than the padded input "
+                             f"{name} {padded} (input {shape}, padding {padding})")
+
+
+def check_bias(op: str, bias, count: int, unit: str) -> None:
+    """A layer's bias, when given, has one value per output channel or feature."""
+    if bias is not None and bias.shape != (count,):
+        raise ValueError(f"{op}: bias of shape {bias.shape} does not match {count} {unit}")
+
+
 def check_same_float_dtype(op: str, **arrays) -> None:
     """PyTorch refuses to mix dtypes in a layer; numpy would silently upcast."""
     present = {name: a for name, a in arrays.items() if a is not None}

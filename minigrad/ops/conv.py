@@ -7,7 +7,7 @@ arguments, normalises ints to (h, w) pairs and links the kernels to autograd.
 Every check runs before any work, and errors name the numbers involved.
 """
 from minigrad.autograd import Function
-from minigrad.ops.common import check_same_float_dtype, pair
+from minigrad.ops.common import check_same_float_dtype, check_window_fits, pair
 from minigrad.kernels import conv as conv_kernels
 
 
@@ -39,27 +39,17 @@ class Conv2d(Function):
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
-    """x (N, C, H, W) conv weight (O, C, kh, kw) [+ bias (O,)] -> (N, O, OH, OW)."""
-    stride, padding, dilation = pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
+    """x (N, C, H, W) conv weight (O, C, kh, kw) [+ bias (O,)] -> (N, O, OH, OW).
+
+    Reached through conv_forms.conv2d, the public door, which has checked the
+    ranks, the channels (for every group) and the bias; this checks the rest.
+    """
+    stride, padding = pair(stride, "stride"), pair(padding, "padding")
+    dilation = pair(dilation, "dilation")
     if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
         raise ValueError(f"conv2d: stride {stride} and dilation {dilation} must be >= 1 "
                          f"and padding {padding} >= 0")
-    if x.ndim != 4:
-        raise ValueError(f"conv2d expects a 4-D input (N, C, H, W), got shape {x.shape}")
-    if weight.ndim != 4:
-        raise ValueError(f"conv2d expects a 4-D weight (out_channels, in_channels, kh, kw), got shape {weight.shape}")
-    if x.shape[1] != weight.shape[1]:
-        raise ValueError(f"conv2d: input has {x.shape[1]} channels but the weight {weight.shape} "
-                         f"expects {weight.shape[1]} input channels")
-    if bias is not None and bias.shape != (weight.shape[0],):
-        raise ValueError(f"conv2d: bias of shape {bias.shape} does not match {weight.shape[0]} output channels")
     check_same_float_dtype("conv2d", input=x, weight=weight, bias=bias)
-    for axis, name in ((0, "height"), (1, "width")):
-        padded = x.shape[2 + axis] + 2 * padding[axis]
-        span = dilation[axis] * (weight.shape[2 + axis] - 1) + 1
-        if span > padded:
-            raise ValueError(f"conv2d: kernel {name} {weight.shape[2 + axis]} (dilation {dilation[axis]}, "
-                             f"spanning {span}) is larger than the padded input {name} {padded} "
-                             f"(input {x.shape}, padding {padding})")
+    check_window_fits("conv2d", x.shape, weight.shape[2:], padding, dilation)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation)

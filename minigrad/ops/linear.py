@@ -3,7 +3,7 @@ one node of the graph; its forward is one matrix product and its backward one
 per gradient. The bias gradient is summed here, beside those products, rather
 than by the engine's unbroadcast (docs/architecture.md, un-broadcasting)."""
 from minigrad.autograd import Function
-from minigrad.ops.common import check_same_float_dtype
+from minigrad.ops.common import check_bias, check_same_float_dtype
 
 
 class Linear(Function):
@@ -28,7 +28,7 @@ class Linear(Function):
     def backward(self, grad):
         grad2 = grad.reshape(-1, grad.shape[-1])       # (B, out)
         x2, weight = self.saved_arrays
-        need_x, need_weight, *need_bias = self.needs_input_grad     # need_bias is [] without a bias
+        need_x, need_weight, *need_bias = self.needs_input_grad   # need_bias: [] without a bias
         dx = (grad2 @ weight).reshape(self.x_shape) if need_x else None
         dweight = grad2.T @ x2 if need_weight else None                 # (out, in)
         if not need_bias:
@@ -39,12 +39,12 @@ class Linear(Function):
 def linear(x, weight, bias=None):
     """x (..., in) @ weight (out, in).T + bias (out,) -> (..., out)."""
     if weight.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
+        raise ValueError("linear: weight must be 2-D (out_features, in_features), got shape "
+                         f"{weight.shape}")
     if x.ndim < 1 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features, "
-                         f"weight {weight.shape} expects {weight.shape[1]}")
-    if bias is not None and bias.shape != (weight.shape[0],):
-        raise ValueError(f"linear: bias of shape {bias.shape} does not match {weight.shape[0]} output features")
+        raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} "
+                         f"features, weight {weight.shape} expects {weight.shape[1]}")
+    check_bias("linear", bias, weight.shape[0], "output features")
     check_same_float_dtype("linear", input=x, weight=weight, bias=bias)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return Linear.apply(*inputs)

@@ -154,7 +154,8 @@ def cross_entropy(logits, targets, reduction="mean", *, ignore_index=-100, label
                          f"{label_smoothing!r}")
     target = _class_targets("cross_entropy", logits, targets, ignore_index)
     return CrossEntropy.apply(logits, target=target, reduction=reduction,
-                              ignore_index=int(ignore_index), label_smoothing=float(label_smoothing))
+                              ignore_index=int(ignore_index),
+                              label_smoothing=float(label_smoothing))
 
 
 def nll_loss(log_probs, targets, reduction="mean", *, ignore_index=-100):

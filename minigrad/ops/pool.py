@@ -10,7 +10,7 @@ import numpy as np
 
 from minigrad.autograd import Function
 from minigrad.kernels import pool as pool_kernels
-from minigrad.ops.common import check_float, is_int, pair
+from minigrad.ops.common import check_float, check_window_fits, is_int, pair
 from minigrad.tensor import Tensor
 
 
@@ -43,14 +43,11 @@ def _pool_arguments(op, x, kernel_size, stride, padding):
         raise ValueError(f"{op} expects a 4-D input (N, C, H, W), got shape {x.shape}")
     check_float(op, x, "input")
     if min(kernel) < 1 or min(stride) < 1 or min(padding) < 0:
-        raise ValueError(f"{op}: kernel_size {kernel} and stride {stride} must be >= 1, padding {padding} >= 0")
+        raise ValueError(f"{op}: kernel_size {kernel} and stride {stride} must be >= 1, "
+                         f"padding {padding} >= 0")
     if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:
         raise ValueError(f"{op}: padding {padding} must be at most half of kernel_size {kernel}")
-    for axis, name in ((0, "height"), (1, "width")):
-        padded = x.shape[2 + axis] + 2 * padding[axis]
-        if kernel[axis] > padded:
-            raise ValueError(f"{op}: kernel {name} {kernel[axis]} is larger than the padded input "
-                             f"{name} {padded} (input {x.shape}, padding {padding})")
+    check_window_fits(op, x.shape, kernel, padding)
     return kernel, stride, padding
 
 
@@ -61,7 +58,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
-    """Mean over kh x kw windows; stride defaults to kernel_size. (N, C, H, W) -> (N, C, OH, OW)."""
+    """Mean over kh x kw windows; stride defaults to kernel_size.
+    (N, C, H, W) -> (N, C, OH, OW)."""
     kernel, stride, padding = _pool_arguments("avg_pool2d", x, kernel_size, stride, padding)
     return AvgPool2d.apply(x, kernel_size=kernel, stride=stride, padding=padding)
 

@@ -19,7 +19,8 @@ def _log_softmax(name, x, dim, axis):
     check_float(name, x, hint=" (use .float() first)")
     axes = resolve_axis(axis, x.ndim, None if axis is not None else dim)
     if axes is None or len(axes) > 1 or (x.ndim and not axes):
-        raise ValueError(f"{name} works along exactly one axis, got {dim if axis is None else axis}")
+        raise ValueError(f"{name} works along exactly one axis, got "
+                         f"{dim if axis is None else axis}")
     # The maximum enters as a constant: log-softmax does not change when x is shifted.
     shifted = x - np.max(x.data, axis=axes, keepdims=True)
     return shifted - shifted.exp().sum(axes, keepdims=True).log()
