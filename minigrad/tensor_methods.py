@@ -50,14 +50,12 @@ class TensorMethods:
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=50,
                                precision=4)
-        extras = []
-        if self.data.dtype != np.float32:
-            extras.append(f"dtype={self.data.dtype}")
+        extras = [f"dtype={self.data.dtype}"] if self.data.dtype != np.float32 else []
         if self._fn is not None:
             extras.append(f"grad_fn=<{self._fn.name}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
-        return "Tensor(" + body + "".join(", " + e for e in extras) + ")"
+        return "Tensor(" + ", ".join([body] + extras) + ")"
 
     def astype(self, dtype) -> "Tensor":
         return _ops.cast(self, np.dtype(dtype))

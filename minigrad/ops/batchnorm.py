@@ -81,8 +81,7 @@ class BatchNorm(Function):
                 kernels.scale_shift(dy3, self.scale, np.zeros_like(self.scale), out=dx3)
         if weight is None:
             return (dx,)
-        dtype = x3.dtype
-        return dx, sum_dy_xhat.astype(dtype), sum_dy.astype(dtype)
+        return dx, sum_dy_xhat.astype(x3.dtype), sum_dy.astype(x3.dtype)
 
 
 def eval_scale_shift(running_mean, running_var, eps, weight=None, bias=None):

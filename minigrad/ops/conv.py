@@ -33,9 +33,7 @@ class Conv2d(Function):
         cache = (cols, self.cache_rest[0], weight) + self.cache_rest[1:]
         dx, dweight, dbias = conv_kernels.conv2d_backward(grad, cache,
                                                           need_dx=self.needs_input_grad[0])
-        if len(self.needs_input_grad) == 2:
-            return dx, dweight
-        return dx, dweight, dbias
+        return (dx, dweight, dbias)[:len(self.needs_input_grad)]      # no bias: no dbias
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):

@@ -45,16 +45,14 @@ def _reduce(losses: np.ndarray, reduction: str, target_shape: tuple, count) -> n
     return np.asarray(total, dtype=losses.dtype)
 
 
-def _scale_rows(grad_rows: np.ndarray, grad: np.ndarray, reduction: str, count: int) -> np.ndarray:
+def _scale_rows(grad_rows: np.ndarray, grad: np.ndarray, reduction: str, count: int) -> None:
     """Multiply per-row gradients by the incoming gradient of the reduced loss, in place."""
     if reduction == "none":
-        grad_rows *= grad.reshape(-1, 1)
-    elif reduction == "sum":
-        grad_rows *= grad
-    else:
+        grad = grad.reshape(-1, 1)
+    elif reduction == "mean":
         with np.errstate(invalid="ignore", divide="ignore"):
-            grad_rows *= grad / grad.dtype.type(count)
-    return grad_rows
+            grad = grad / grad.dtype.type(count)
+    grad_rows *= grad
 
 
 def _valid_targets(target: np.ndarray, ignore_index: int):
@@ -110,8 +108,10 @@ def _check_reduction(op, reduction):
         raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
-def _class_targets(op: str, input: Tensor, target, ignore_index=-100) -> np.ndarray:
-    """Validate integer class-index targets against input (.., C, ..); return them as intp."""
+def _class_targets(op: str, input: Tensor, target, ignore_index, reduction) -> np.ndarray:
+    """Validate the reduction, and integer class-index targets against input (.., C, ..);
+    return the targets as intp."""
+    _check_reduction(op, reduction)
     if input.dtype.kind != "f":
         raise TypeError(f"{op} needs float scores, got input of dtype {input.dtype}")
     if input.ndim == 0:
@@ -148,11 +148,10 @@ def cross_entropy(logits, targets, reduction="mean", *, ignore_index=-100, label
     for nothing, and 'mean' divides by the number of the others (PyTorch's rule).
     label_smoothing e in [0, 1] mixes e / C of every class into the target.
     """
-    _check_reduction("cross_entropy", reduction)
     if not is_real(label_smoothing) or not 0.0 <= label_smoothing <= 1.0:
         raise ValueError("cross_entropy: label_smoothing must be a number in [0, 1], got "
                          f"{label_smoothing!r}")
-    target = _class_targets("cross_entropy", logits, targets, ignore_index)
+    target = _class_targets("cross_entropy", logits, targets, ignore_index, reduction)
     return CrossEntropy.apply(logits, target=target, reduction=reduction,
                               ignore_index=int(ignore_index),
                               label_smoothing=float(label_smoothing))
@@ -161,8 +160,7 @@ def cross_entropy(logits, targets, reduction="mean", *, ignore_index=-100, label
 def nll_loss(log_probs, targets, reduction="mean", *, ignore_index=-100):
     """Negative log-likelihood of log-probabilities (N, C) at class indices (N,);
     ignore_index as in cross_entropy."""
-    _check_reduction("nll_loss", reduction)
-    target = _class_targets("nll_loss", log_probs, targets, ignore_index)
+    target = _class_targets("nll_loss", log_probs, targets, ignore_index, reduction)
     safe, valid, count = _valid_targets(target, ignore_index)
     x = log_probs
     rows = x.reshape(1, -1) if x.ndim == 1 else x.permute(0, *range(2, x.ndim), 1)

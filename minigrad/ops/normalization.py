@@ -19,7 +19,7 @@ per channel for GroupNorm and InstanceNorm, per element for LayerNorm.
 import numpy as np
 
 from minigrad.ops.batchnorm import BatchNorm, batch_norm
-from minigrad.ops.common import check_float, raw
+from minigrad.ops.common import check_float, is_int, raw
 
 
 def normalize_over(x, groups, eps=1e-5):
@@ -61,8 +61,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     input: (*, *normalized_shape); weight, bias: normalized_shape or None.
     -> input's shape. One mean and one (biased) variance per leading index.
     """
-    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
-        else tuple(normalized_shape)
+    shape = (normalized_shape,) if is_int(normalized_shape) else tuple(normalized_shape)
     lead = input.ndim - len(shape)              # the axes that keep their own statistics
     if not shape or lead < 0 or tuple(input.shape[lead:]) != shape:
         raise ValueError(f"layer_norm: expected input with trailing shape {shape} "

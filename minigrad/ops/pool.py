@@ -84,16 +84,12 @@ def adaptive_avg_pool2d(x, output_size):
         raise ValueError(f"adaptive_avg_pool2d expects a 3-D or 4-D input, got shape {x.shape}")
     check_float("adaptive_avg_pool2d", x, "input")
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
-    sizes = [x.shape[-2 + i] if s is None else s for i, s in enumerate(_size_pair(sizes))]
+    if len(sizes) != 2 or not all(s is None or is_int(s) for s in sizes):
+        raise TypeError("adaptive_avg_pool2d: output_size must be an int or a pair of ints/None, "
+                        f"got {sizes!r}")
+    sizes = [x.shape[-2 + i] if s is None else s for i, s in enumerate(sizes)]
     if min(sizes) < 1:
         raise ValueError(f"adaptive_avg_pool2d: output_size must be >= 1, got {output_size!r}")
     rows = Tensor(_adaptive_matrix(x.shape[-2], sizes[0], x.dtype))
     cols = Tensor(_adaptive_matrix(x.shape[-1], sizes[1], x.dtype).T)
     return rows @ x @ cols
-
-
-def _size_pair(sizes):
-    if len(sizes) != 2 or not all(s is None or is_int(s) for s in sizes):
-        raise TypeError("adaptive_avg_pool2d: output_size must be an int or a pair of ints/None, "
-                        f"got {sizes!r}")
-    return sizes

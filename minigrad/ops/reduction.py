@@ -12,23 +12,15 @@ from minigrad.ops.common import check_float, resolve_axis, resolve_keepdims
 from minigrad.tensor import Tensor
 
 
-def _expand_back(grad, input_shape, axes, keepdims):
-    """Reinsert reduced axes into `grad` so it broadcasts against the input."""
-    if axes is None:
-        return np.reshape(grad, (1,) * len(input_shape))
-    if not keepdims:
-        grad = np.expand_dims(grad, axes)
-    return grad
-
-
 class Sum(Function):
     def forward(self, x, axes, keepdims):
-        self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
+        # x's shape with each reduced axis as 1: the gradient broadcasts back from it
+        self.shape = x.shape
+        self.kept = tuple(1 if axes is None or a in axes else n for a, n in enumerate(x.shape))
         return np.sum(x, axis=axes, keepdims=keepdims)
 
     def backward(self, grad):
-        grad = _expand_back(grad, self.shape, self.axes, self.keepdims)
-        return np.broadcast_to(grad, self.shape)
+        return np.broadcast_to(grad.reshape(self.kept), self.shape)
 
 
 class Mean(Sum):
@@ -45,14 +37,14 @@ class Max(Function):
     element equal to the maximum (as PyTorch's amax does)."""
 
     def forward(self, x, axes, keepdims):
-        self.axes, self.keepdims = axes, keepdims
+        self.axes = axes
         y = np.max(x, axis=axes, keepdims=True)
         self.save_for_backward(x, y)
         return y if keepdims else np.max(x, axis=axes, keepdims=False)
 
     def backward(self, grad):
         x, y = self.saved_arrays
-        grad = _expand_back(grad, x.shape, self.axes, self.keepdims)
+        grad = grad.reshape(y.shape)             # the reduced axes back, as size 1
         winners = (x == y)
         counts = winners.sum(axis=self.axes, keepdims=True)
         return grad * winners / counts.astype(grad.dtype)

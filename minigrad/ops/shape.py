@@ -43,15 +43,14 @@ class GetItem(Function):
 
     def backward(self, grad):
         full = np.zeros(self.shape, dtype=grad.dtype)
-        if _is_basic_index(self.index):
+        if all(isinstance(p, _BASIC_INDEX) for p in self.index):
             full[self.index] = grad          # views never overlap: plain assignment
         else:
             np.add.at(full, self.index, grad)
         return full
 
 
-def _is_basic_index(index: tuple) -> bool:
-    return all(isinstance(p, (int, np.integer, slice, type(None), type(Ellipsis))) for p in index)
+_BASIC_INDEX = (int, np.integer, slice, type(None), type(Ellipsis))    # each gives a view
 
 
 class Cat(Function):
@@ -119,15 +118,10 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 
 def squeeze(x, dim=None):
-    if dim is None:
-        shape = tuple(n for n in x.shape if n != 1)
-    elif x.ndim == 0:
-        resolve_axis(dim, 0)                 # 0 and -1 are valid, as in PyTorch
-        shape = ()
-    else:
-        dim = resolve_axis(dim, x.ndim)[0]
-        shape = x.shape if x.shape[dim] != 1 else x.shape[:dim] + x.shape[dim + 1:]
-    return reshape(x, shape)
+    """Drop the size-1 axes among `dim` (an int or a tuple; None: all axes).
+    A 0-d tensor accepts 0 and -1, as in PyTorch."""
+    axes = range(x.ndim) if dim is None else resolve_axis(dim, x.ndim)
+    return reshape(x, tuple(n for a, n in enumerate(x.shape) if n != 1 or a not in axes))
 
 
 def unsqueeze(x, dim):
@@ -140,14 +134,11 @@ def getitem(x, index):
     lists as arrays."""
     parts = index if isinstance(index, tuple) else (index,)
     index = tuple(np.asarray(raw(p)) if isinstance(p, (Tensor, list)) else p for p in parts)
-    if _has_int_and_array(index):
+    # integers mixed with index arrays: PyTorch's order differs from numpy's
+    if any(map(is_int, index)) and any(isinstance(p, np.ndarray) for p in index):
         select, rest = _split_integers(index)
         return GetItem.apply(GetItem.apply(x, index=select), index=rest)
     return GetItem.apply(x, index=index)
-
-
-def _has_int_and_array(index) -> bool:
-    return any(map(is_int, index)) and any(isinstance(p, np.ndarray) for p in index)
 
 
 def _split_integers(index):
