@@ -60,7 +60,7 @@ EXERCISES = [
          hints=["The gradient of -log softmax(z)[t] with respect to z is softmax(z) - onehot(t).",
                 "self.saved_arrays[0] is log softmax as (B, C) rows; exp gives softmax.",
                 "Scale by the incoming grad (and by 1/B for 'mean') with "
-                "_scale_rows(...), then _unrows(...) back to the logits' shape."]),
+                "_scale_rows(...); cross_entropy's _as_rows undoes the layout."]),
     dict(name="bn_stats", level=2, target=f"{BN}:batch_stats",
          tests=["tests/test_kernels_batchnorm.py", "tests/test_batchnorm.py"],
          k="kernels_match_references or worked_example or large_mean_small_spread "

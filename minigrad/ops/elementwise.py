@@ -132,10 +132,9 @@ def clip(x, min=None, max=None):
     """x clamped to [min, max]; the gradient passes where min <= x <= max (as PyTorch)."""
     if min is None and max is None:
         raise ValueError("clip needs at least one of min and max")
-    if min is not None and max is not None and min > max:
+    low, high = -np.inf if min is None else min, np.inf if max is None else max
+    if low > high:
         raise ValueError(f"clip: min ({min}) is greater than max ({max})")
-    low = -np.inf if min is None else min
-    high = np.inf if max is None else max
     return where((x.data >= low) & (x.data <= high), x, np.clip(x.data, min, max))
 
 

@@ -2,8 +2,9 @@
 and mse_loss composed from other ops, each with reduction 'mean' | 'sum' | 'none'.
 
 Class-index losses take logits (N, C), (C,) or (N, C, d1, ...) and integer
-targets (N,), () or (N, d1, ...), as PyTorch does. Internally the class axis
-is moved last and the rest flattened into rows, so every op works on (B, C).
+targets (N,), () or (N, d1, ...), as PyTorch does. Both first move the class
+axis last and flatten the rest into rows (B, C) with differentiable ops
+(`_as_rows`), so the fused op works on rows only.
 
 cross_entropy's backward is `softmax - onehot` (scaled by the incoming
 gradient): no exp of a large logit is ever taken, because log-softmax
@@ -20,19 +21,11 @@ from minigrad.tensor import Tensor
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def _rows(x: np.ndarray) -> np.ndarray:
-    """(C,) / (N, C) / (N, C, d1, ...) -> (B, C), class axis last."""
-    if x.ndim == 1:
-        return x[None, :]
-    return np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
-
-
-def _unrows(rows: np.ndarray, shape: tuple) -> np.ndarray:
-    """Inverse of _rows: (B, C) -> `shape`."""
-    if len(shape) == 1:
-        return rows[0]
-    moved = rows.reshape((shape[0],) + tuple(shape[2:]) + (shape[1],))
-    return np.moveaxis(moved, -1, 1)
+def _as_rows(x: Tensor) -> Tensor:
+    """(C,) / (N, C) / (N, C, d1, ...) -> (B, C), class axis last (autograd undoes it)."""
+    if x.ndim <= 2:
+        return x.reshape(1, -1) if x.ndim == 1 else x
+    return x.permute(0, *range(2, x.ndim), 1).reshape(-1, x.shape[1])
 
 
 def _reduce(losses: np.ndarray, reduction: str, target_shape: tuple, count) -> np.ndarray:
@@ -64,7 +57,7 @@ def _valid_targets(target: np.ndarray, ignore_index: int):
 
 
 class CrossEntropy(Function):
-    """logits (.., C, ..) and integer targets -> -log softmax(logits)[target].
+    """logits (B, C) and integer targets -> -log softmax(logits)[target].
 
     With label smoothing e the target is (1 - e) onehot + e / C, so the loss adds
     e * mean_c(-log softmax) and the backward is softmax - (1 - e) onehot - e / C.
@@ -72,9 +65,9 @@ class CrossEntropy(Function):
     """
 
     def forward(self, logits, *, target, reduction, ignore_index, label_smoothing):
-        self.shape, self.reduction, self.smoothing = logits.shape, reduction, label_smoothing
+        self.reduction, self.smoothing = reduction, label_smoothing
         self.target, self.valid, self.count = _valid_targets(target, ignore_index)
-        log_probs = log_softmax_array(_rows(logits), axis=1)                  # (B, C)
+        log_probs = log_softmax_array(logits, axis=1)                         # (B, C)
         self.save_for_backward(log_probs)
         losses = -log_probs[np.arange(self.target.size), self.target]
         if label_smoothing:
@@ -89,7 +82,7 @@ class CrossEntropy(Function):
             grad_rows -= self.smoothing / grad_rows.shape[1]
         grad_rows[~self.valid] = 0
         _scale_rows(grad_rows, grad, self.reduction, self.count)
-        return _unrows(grad_rows, self.shape)
+        return grad_rows
 
 
 def reduce_losses(losses, reduction, weight=None):
@@ -152,7 +145,7 @@ def cross_entropy(logits, targets, reduction="mean", *, ignore_index=-100, label
         raise ValueError("cross_entropy: label_smoothing must be a number in [0, 1], got "
                          f"{label_smoothing!r}")
     target = _class_targets("cross_entropy", logits, targets, ignore_index, reduction)
-    return CrossEntropy.apply(logits, target=target, reduction=reduction,
+    return CrossEntropy.apply(_as_rows(logits), target=target, reduction=reduction,
                               ignore_index=int(ignore_index),
                               label_smoothing=float(label_smoothing))
 
@@ -162,9 +155,7 @@ def nll_loss(log_probs, targets, reduction="mean", *, ignore_index=-100):
     ignore_index as in cross_entropy."""
     target = _class_targets("nll_loss", log_probs, targets, ignore_index, reduction)
     safe, valid, count = _valid_targets(target, ignore_index)
-    x = log_probs
-    rows = x.reshape(1, -1) if x.ndim == 1 else x.permute(0, *range(2, x.ndim), 1)
-    picked = rows.reshape(-1, rows.shape[-1])[np.arange(safe.size), safe]     # (B,)
+    picked = _as_rows(log_probs)[np.arange(safe.size), safe]                 # (B,)
     losses = where(valid, -picked, 0)
     if reduction != "mean":
         return losses.reshape(target.shape) if reduction == "none" else losses.sum()

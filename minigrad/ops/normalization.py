@@ -85,8 +85,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         raise ValueError(f"group_norm: the {channels} channels of input {tuple(input.shape)} "
                          f"must be divisible by num_groups, got num_groups={num_groups}")
     _check("group_norm", input, (channels,), eps, weight=weight, bias=bias)
-    y = normalize_over(input, input.shape[0] * num_groups, eps)
-    return _channel_affine(y, weight, bias)
+    return _channel_affine(normalize_over(input, input.shape[0] * num_groups, eps), weight, bias)
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
@@ -119,11 +118,10 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                          f"got input of shape {tuple(input.shape)}")
     if not 0.0 <= momentum <= 1.0:
         raise ValueError(f"instance_norm: momentum must be in [0, 1], got {momentum}")
-    y = normalize_over(input, n * channels, eps)
     if running_mean is not None:
         per_instance = input.data.reshape(n, channels, -1).astype(np.float64)
         for buffer, stat in ((raw(running_mean), per_instance.mean(axis=2)),
                              (raw(running_var), per_instance.var(axis=2, ddof=1))):
             buffer *= 1 - momentum
             buffer += (momentum * stat.mean(axis=0)).astype(buffer.dtype)
-    return _channel_affine(y, weight, bias)
+    return _channel_affine(normalize_over(input, n * channels, eps), weight, bias)

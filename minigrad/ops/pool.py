@@ -35,7 +35,8 @@ class AvgPool2d(Function):
 
 
 def _pool_arguments(op, x, kernel_size, stride, padding):
-    """Pairs for kernel/stride/padding (stride None -> kernel_size), checked against x."""
+    """kernel_size/stride/padding as pairs (stride None -> kernel_size), checked against x:
+    the keyword arguments of the pool ops."""
     kernel = pair(kernel_size, "kernel_size")
     stride = kernel if stride is None else pair(stride, "stride")
     padding = pair(padding, "padding")
@@ -48,20 +49,18 @@ def _pool_arguments(op, x, kernel_size, stride, padding):
     if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:
         raise ValueError(f"{op}: padding {padding} must be at most half of kernel_size {kernel}")
     check_window_fits(op, x.shape, kernel, padding)
-    return kernel, stride, padding
+    return dict(kernel_size=kernel, stride=stride, padding=padding)
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0):
     """Max over kh x kw windows; stride defaults to kernel_size. (N, C, H, W) -> (N, C, OH, OW)."""
-    kernel, stride, padding = _pool_arguments("max_pool2d", x, kernel_size, stride, padding)
-    return MaxPool2d.apply(x, kernel_size=kernel, stride=stride, padding=padding)
+    return MaxPool2d.apply(x, **_pool_arguments("max_pool2d", x, kernel_size, stride, padding))
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
     """Mean over kh x kw windows; stride defaults to kernel_size.
     (N, C, H, W) -> (N, C, OH, OW)."""
-    kernel, stride, padding = _pool_arguments("avg_pool2d", x, kernel_size, stride, padding)
-    return AvgPool2d.apply(x, kernel_size=kernel, stride=stride, padding=padding)
+    return AvgPool2d.apply(x, **_pool_arguments("avg_pool2d", x, kernel_size, stride, padding))
 
 
 def _adaptive_matrix(n_in: int, n_out: int, dtype) -> np.ndarray:

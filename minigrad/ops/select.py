@@ -90,8 +90,7 @@ def gather(x, dim, index):
 def _triangle(op, x, diagonal, keep):
     if x.ndim < 2:
         raise ValueError(f"{op} needs at least 2 dimensions, got shape {x.shape}")
-    mask = keep(np.ones(x.shape[-2:], dtype=bool), int(diagonal))
-    return where(mask, x, 0)
+    return where(keep(np.ones(x.shape[-2:], dtype=bool), int(diagonal)), x, 0)
 
 
 def tril(x, diagonal=0):
