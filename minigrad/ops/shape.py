@@ -146,17 +146,14 @@ def _split_integers(index):
     x[1, :, idx] of a (2, 3, 4) x is (3, len(idx)); numpy counts the integer
     as an array index and puts the broadcast index axes first: (len(idx), 3).
     Returns (the integer selection, the rest) as two basic/advanced indices."""
-    select, rest = [], []
+    select = []
     for part in index:
-        if is_int(part):
+        if is_int(part) or part is Ellipsis:
             select.append(part)
-        elif part is None:
-            rest.append(part)
-        else:
+        elif part is not None:           # a slice or an index array: its axes stay for the rest
             width = part.ndim if isinstance(part, np.ndarray) and part.dtype == bool else 1
-            select.extend([Ellipsis] if part is Ellipsis else [slice(None)] * width)
-            rest.append(part)
-    return tuple(select), tuple(rest)
+            select += [slice(None)] * width
+    return tuple(select), tuple(part for part in index if not is_int(part))
 
 
 def _check_shapes_match(what, tensors, shapes):
