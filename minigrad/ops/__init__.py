@@ -26,11 +26,10 @@ from minigrad.ops.activation import leaky_relu, gelu, elu, silu, softplus, hardt
 # Tensor methods that are the op itself (the tensor is the op's first argument), set
 # here rather than written out in tensor.py to keep the engine small.
 from minigrad.tensor import Tensor as _Tensor  # noqa: E402
-for _name in ("matmul", "exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh", "sin", "cos",
-              "erf", "maximum", "minimum", "clip", "sum", "mean", "max", "min", "var", "std",
-              "cumsum", "argmax", "argmin", "reshape", "transpose", "permute", "flatten",
-              "squeeze", "unsqueeze", "expand", "repeat", "flip", "gather", "masked_fill",
-              "tril", "triu", "softmax", "log_softmax"):
+for _name in ("matmul exp log sqrt abs relu sigmoid tanh sin cos erf maximum minimum clip sum "
+              "mean max min var std cumsum argmax argmin reshape transpose permute flatten "
+              "squeeze unsqueeze expand repeat flip gather masked_fill tril triu softmax "
+              "log_softmax").split():
     setattr(_Tensor, _name, globals()[_name])
 _Tensor.view = reshape
 _Tensor.clamp = clip

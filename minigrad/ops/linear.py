@@ -31,9 +31,8 @@ class Linear(Function):
         need_x, need_weight, *need_bias = self.needs_input_grad   # need_bias: [] without a bias
         dx = (grad2 @ weight).reshape(self.x_shape) if need_x else None
         dweight = grad2.T @ x2 if need_weight else None                 # (out, in)
-        if not need_bias:
-            return dx, dweight
-        return dx, dweight, (grad2.sum(axis=0) if need_bias[0] else None)
+        dbias = grad2.sum(axis=0) if need_bias == [True] else None
+        return (dx, dweight, dbias)[:len(self.needs_input_grad)]
 
 
 def linear(x, weight, bias=None):
