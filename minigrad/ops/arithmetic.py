@@ -131,8 +131,7 @@ def pow(x, exponent):
     if isinstance(exponent, (Tensor, np.ndarray)) or not isinstance(x, Tensor):
         a, b = broadcast_pair("pow", x, exponent)
         if a.dtype.kind != "f" or b.dtype.kind != "f":
-            raise TypeError(f"pow with a tensor exponent needs float operands, "
-                            f"got {a.dtype} and {b.dtype}")
+            raise TypeError(f"pow: a tensor exponent needs floats, got {a.dtype} and {b.dtype}")
         return Pow.apply(a, b)
     if not is_real(exponent):
         raise TypeError(f"pow supports a real number or a tensor as exponent, "

@@ -182,10 +182,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if x.size == 0:
         return x.reshape(x.shape)        # as PyTorch: an empty output, the running stats untouched
     inputs = (x,) if weight is None else (x, weight, bias)
-    array = lambda t: None if t is None else np.asarray(raw(t))
-    out = BatchNorm.apply(*inputs, running_mean=array(running_mean),
-                          running_var=array(running_var), use_batch_stats=training,
-                          momentum=float(momentum), eps=float(eps))
+    out = BatchNorm.apply(*inputs, running_mean=raw(running_mean), running_var=raw(running_var),
+                          use_batch_stats=training, momentum=float(momentum), eps=float(eps))
     if training and isinstance(running_mean, Tensor):
         running_mean._bump_version()        # updated in place: an in-place change like add_
         running_var._bump_version()

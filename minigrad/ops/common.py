@@ -171,7 +171,6 @@ def check_same_float_dtype(op: str, **arrays) -> None:
     """PyTorch refuses to mix dtypes in a layer; numpy would silently upcast."""
     present = {name: a for name, a in arrays.items() if a is not None}
     dtypes = {a.dtype for a in present.values()}
-    first = next(iter(present.values()))
-    if len(dtypes) > 1 or first.dtype.kind != "f":
+    if len(dtypes) > 1 or dtypes.pop().kind != "f":
         listed = ", ".join(f"{name} {a.dtype}" for name, a in present.items())
         raise TypeError(f"{op} needs one float dtype for all of its inputs, got {listed}")

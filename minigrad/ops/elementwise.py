@@ -142,6 +142,5 @@ def cast(x, dtype):
     check_dtype(dtype, "astype")
     if x.dtype == dtype:
         return x
-    if x.requires_grad and np.dtype(dtype).kind != "f":
-        return Cast.apply(x.detach(), dtype=dtype)
-    return Cast.apply(x, dtype=dtype)
+    integer = np.dtype(dtype).kind != "f"            # an integer result has no gradient
+    return Cast.apply(x.detach() if integer else x, dtype=dtype)

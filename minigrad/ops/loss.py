@@ -85,13 +85,19 @@ class CrossEntropy(Function):
         return grad_rows
 
 
-def reduce_losses(losses, reduction, weight=None):
-    """Per-element losses (a Tensor), optionally weighted, reduced: composed ops."""
+def reduce_losses(losses, reduction, weight=None, count=None):
+    """Per-element losses (a Tensor), optionally weighted, reduced: composed ops.
+
+    'mean' divides by `count` when it is given (nll_loss: the targets not ignored;
+    with none left, 0 / 0 is nan, as in PyTorch), else by the number of losses."""
     if weight is not None:
         losses = losses * weight
     if reduction == "none":
         return losses
-    return losses.sum() if reduction == "sum" else losses.mean()
+    if reduction == "sum" or count is None:
+        return losses.sum() if reduction == "sum" else losses.mean()
+    with np.errstate(invalid="ignore"):
+        return losses.sum() / count
 
 
 # ---------------------------------------------------------------- argument checks
@@ -156,11 +162,7 @@ def nll_loss(log_probs, targets, reduction="mean", *, ignore_index=-100):
     target = _class_targets("nll_loss", log_probs, targets, ignore_index, reduction)
     safe, valid, count = _valid_targets(target, ignore_index)
     picked = _as_rows(log_probs)[np.arange(safe.size), safe]                 # (B,)
-    losses = where(valid, -picked, 0)
-    if reduction != "mean":
-        return losses.reshape(target.shape) if reduction == "none" else losses.sum()
-    with np.errstate(invalid="ignore"):     # every target ignored: 0 / 0 = nan, as in PyTorch
-        return losses.sum() / count
+    return reduce_losses(where(valid, -picked, 0).reshape(target.shape), reduction, count=count)
 
 
 def mse_loss(input, target, reduction="mean"):

@@ -6,7 +6,7 @@ gather, tril, triu.
 import numpy as np
 
 from minigrad.autograd import Function
-from minigrad.ops.common import as_tensor, broadcast_shape, raw, resolve_axis
+from minigrad.ops.common import broadcast_shape, pair_of_tensors, raw, resolve_axis
 from minigrad.ops.shape import getitem
 from minigrad.tensor import Tensor
 
@@ -28,8 +28,7 @@ class Where(Function):
 def _bool_mask(op, mask) -> np.ndarray:
     mask = np.asarray(raw(mask))
     if mask.dtype != np.bool_:
-        raise TypeError(f"{op} needs a boolean mask, got dtype {mask.dtype} "
-                        "(compare first, e.g. x > 0)")
+        raise TypeError(f"{op} needs a boolean mask (compare first: x > 0), got {mask.dtype}")
     return mask
 
 
@@ -38,8 +37,7 @@ def where(condition, input, other):
     condition = _bool_mask("where", condition)
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         raise TypeError("where needs a Tensor as input or other, got two constants")
-    like = input if isinstance(input, Tensor) else other
-    a, b = as_tensor(input, like=like), as_tensor(other, like=like)
+    a, b = pair_of_tensors(input, other, op="where")       # one dtype kind, as for `+`
     broadcast_shape(f"where: condition {condition.shape}, input {a.shape} and other {b.shape} "
                     "cannot be broadcast together", condition.shape, a.shape, b.shape)
     return Where.apply(a, b, condition=condition)

@@ -93,8 +93,7 @@ def reshape(x, *shape):
 def permute(x, *dims):
     dims = _normalize_shape(dims)
     if len(dims) != x.ndim:
-        raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} axes of shape "
-                         f"{x.shape}")
+        raise ValueError(f"permute: {dims} is not a permutation of the axes of shape {x.shape}")
     # resolve_axis raises on out-of-range or repeated axes
     return Permute.apply(x, dims=resolve_axis(dims, x.ndim))
 
@@ -213,8 +212,7 @@ def expand(x, *sizes):
     sizes = _normalize_shape(sizes)
     lead = len(sizes) - x.ndim
     if lead < 0:
-        raise ValueError(f"expand: {len(sizes)} sizes {sizes} for a tensor with {x.ndim} "
-                         f"dimensions {x.shape}")
+        raise ValueError(f"expand: {len(sizes)} sizes {sizes} for a tensor of shape {x.shape}")
     shape = sizes[:lead] + tuple(n if s == -1 else s for s, n in zip(sizes[lead:], x.shape))
     for i, (s, n) in enumerate(zip(shape[lead:], x.shape)):
         if n != 1 and s != n:
@@ -231,8 +229,7 @@ def repeat(x, *sizes):
     (numpy's tile). Composed: interleave size-1 axes, expand them, merge the pairs."""
     sizes = _normalize_shape(sizes)
     if len(sizes) < x.ndim:
-        raise ValueError(f"repeat: {len(sizes)} repeats {sizes} for a tensor with {x.ndim} "
-                         "dimensions")
+        raise ValueError(f"repeat: {len(sizes)} repeats {sizes} for a tensor of shape {x.shape}")
     if any(r < 0 for r in sizes):
         raise ValueError(f"repeat: repeats must be >= 0, got {sizes}")
     shape = (1,) * (len(sizes) - x.ndim) + x.shape
