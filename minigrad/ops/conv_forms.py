@@ -81,9 +81,8 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                          f"got shapes {x.shape} and {weight.shape}")
     stride, dilation = _single(stride, "stride"), _single(dilation, "dilation")
     padding = padding if isinstance(padding, str) else (0, _single(padding, "padding"))
-    out = conv2d(unsqueeze(x, 2), unsqueeze(weight, 2), bias, (1, stride), padding,
-                 (1, dilation), groups)
-    return squeeze(out, 2)
+    return squeeze(conv2d(unsqueeze(x, 2), unsqueeze(weight, 2), bias, (1, stride), padding,
+                          (1, dilation), groups), 2)
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,

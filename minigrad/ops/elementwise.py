@@ -36,10 +36,8 @@ def relu(x):
 
 class Unary(Function):
     """y = f(x) whose derivative is a function of x, or of y when `of_output` (then
-    y is what the backward keeps). The unary ops below are rows of this table."""
-
-    f = derivative = None
-    of_output = False
+    y is what the backward keeps). The unary ops below are rows of this table:
+    each row (`_unary`) sets f, derivative and of_output."""
 
     def forward(self, x):
         y = self.f(x)

@@ -174,5 +174,4 @@ def mse_loss(input, target, reduction="mean"):
                          f"{target.shape} differ (broadcasting them is almost always a bug; "
                          "reshape one explicitly)")
     check_float("mse_loss", input, "input")
-    diff = input - target
-    return reduce_losses(diff * diff, reduction)
+    return reduce_losses((input - target) ** 2, reduction)

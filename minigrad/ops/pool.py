@@ -89,6 +89,5 @@ def adaptive_avg_pool2d(x, output_size):
     sizes = [x.shape[-2 + i] if s is None else s for i, s in enumerate(sizes)]
     if min(sizes) < 1:
         raise ValueError(f"adaptive_avg_pool2d: output_size must be >= 1, got {output_size!r}")
-    rows = Tensor(_adaptive_matrix(x.shape[-2], sizes[0], x.dtype))
-    cols = Tensor(_adaptive_matrix(x.shape[-1], sizes[1], x.dtype).T)
-    return rows @ x @ cols
+    rows, cols = (_adaptive_matrix(n, size, x.dtype) for n, size in zip(x.shape[-2:], sizes))
+    return Tensor(rows) @ x @ Tensor(cols.T)
