@@ -187,18 +187,13 @@ def _owner(array):
 
 
 def _saved_record(array, tensors):
-    """(array, version counter, version now, shape) of the tensor `array` is (a view of)."""
+    """(array, version counter, version now, shape) of the tensor `array` is (a view of):
+    the tensor whose data it is, else one whose data shares its owner."""
     if array is None:
         return None, None, 0, None
-    # The tensor whose data it is, else one whose data shares its owner (a view).
-    owner = _owner(array)
-    match = None
-    for t in tensors:
-        if t.data is array:
-            match = t
-            break
-        if match is None and _owner(t.data) is owner:
-            match = t
+    match = next((t for t in tensors if t.data is array), None)
+    if match is None:
+        match = next((t for t in tensors if _owner(t.data) is _owner(array)), None)
     if match is None:
         return array, None, 0, None
     return array, match._version_counter, match._version_counter[0], match.shape

@@ -19,10 +19,17 @@ def _images(n=6, seed=0):
     return rng.random((n, 1, 28, 28)).astype(np.float32) - 0.3
 
 
-def _plain_forward(model, x):
-    for layer in model:
-        x = layer(x)
-    return x
+def _with_plan(on):
+    def forward(model, x):
+        previous, fusion.enabled = fusion.enabled, on
+        try:
+            return model(x)
+        finally:
+            fusion.enabled = previous
+    return forward
+
+
+_fused_forward, _plain_forward = _with_plan(True), _with_plan(False)
 
 
 def _train_step(model, x, forward):
@@ -37,7 +44,7 @@ def test_training_step_fused_equals_layer_by_layer():
     model = mnist_cnn()
     twin = copy.deepcopy(model)
     x = _images()
-    fused = _train_step(model, x, lambda m, t: fusion.run_fused(m, t))
+    fused = _train_step(model, x, _fused_forward)
     plain = _train_step(twin, x, _plain_forward)
     np.testing.assert_array_equal(fused[0], plain[0])
     for got, want in zip(fused[1] + fused[2], plain[1] + plain[2]):
@@ -51,40 +58,49 @@ def test_evaluation_fused_equals_layer_by_layer():
         model(Tensor(_images(16, seed=2) * 3 + 1))
     model.eval()
     x = Tensor(_images(seed=3))
-    with minigrad.no_grad():
-        fused = fusion.run_fused(model, x).data
-        plain = _plain_forward(model, x).data
+    calls, original = [], nn.BatchNorm2d.forward
+    nn.BatchNorm2d.forward = lambda self, t: calls.append(self) or original(self, t)
+    try:
+        with minigrad.no_grad():
+            fused = _fused_forward(model, x).data
+            assert calls == []                   # both BNs folded into their convolutions
+            plain = _plain_forward(model, x).data
+    finally:
+        nn.BatchNorm2d.forward = original
     np.testing.assert_allclose(fused, plain, rtol=1e-4, atol=1e-5)
 
 
-def test_sequential_uses_the_plan_on_the_fast_backend_only():
-    assert fusion.uses_plan() == (minigrad.get_backend() == "numba")
-    fusion.enabled = False
+def _relu_input_shapes(forward):
+    seen, original = [], nn.ReLU.forward
+    nn.ReLU.forward = lambda self, x: seen.append(x.shape) or original(self, x)
     try:
-        assert not fusion.uses_plan()
+        forward(nn.Sequential(nn.ReLU(), nn.MaxPool2d(2)), Tensor(_images(2)))
     finally:
-        fusion.enabled = True
+        nn.ReLU.forward = original
+    return seen
+
+
+def test_sequential_uses_the_plan_on_the_fast_backend_only():
+    assert fusion.enabled is None
+    reordered = minigrad.get_backend() == "numba"
+    assert fusion.uses_plan() == reordered
+    expected = (2, 1, 14, 14) if reordered else (2, 1, 28, 28)
+    assert _relu_input_shapes(lambda m, x: m(x)) == [expected]
+    assert _relu_input_shapes(_plain_forward) == [(2, 1, 28, 28)]
 
 
 def test_reordered_relu_sees_a_quarter_of_the_data():
     seen = []
     model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
     model[2].register_forward_hook(lambda m, args, out: seen.append(args[0].shape))
-    fusion.run_fused(model, Tensor(_images(2)))
+    _fused_forward(model, Tensor(_images(2)))
     assert seen == [(2, 2, 28, 28)]          # a hooked module keeps its order
-    seen.clear()
-    original = nn.ReLU.forward
-    nn.ReLU.forward = lambda self, x: seen.append(x.shape) or original(self, x)
-    try:
-        fusion.run_fused(nn.Sequential(nn.ReLU(), nn.MaxPool2d(2)), Tensor(_images(2)))
-    finally:
-        nn.ReLU.forward = original
-    assert seen == [(2, 1, 14, 14)]
+    assert _relu_input_shapes(_fused_forward) == [(2, 1, 14, 14)]
 
 
 def test_no_fold_when_a_gradient_is_wanted():
     minigrad.manual_seed(2)
     model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3)).eval()
-    out = fusion.run_fused(model, Tensor(_images(2)))
+    out = _fused_forward(model, Tensor(_images(2)))
     out.sum().backward()
     assert model[1].weight.grad is not None and model[0].weight.grad is not None
