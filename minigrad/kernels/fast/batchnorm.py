@@ -222,13 +222,14 @@ def _sums(u3, x3, k, w):
     n, c, s = x3.shape
     u2, x2 = u3.reshape(n, c * s), x3.reshape(n, c * s)
     rows, cols = _split(x3)
-    if s >= PLANES_FROM:
-        parts = np.empty((rows * cols, 2, c))
+    planes = s >= PLANES_FROM
+    parts = np.zeros((rows * cols, 2, c if planes else c * s))
+    if planes:
         _sums_planes(u2, x2, k, w, s, rows, cols, parts)
-        return parts.sum(axis=0)
-    parts = np.zeros((rows * cols, 2, c * s))
-    _sums_rows(u2, x2, _per_position(k, s), w, rows, cols, parts)
-    return parts.sum(axis=0).reshape(2, c, s).sum(axis=2)
+    else:
+        _sums_rows(u2, x2, _per_position(k, s), w, rows, cols, parts)
+    sums = parts[0] if rows * cols == 1 else parts.sum(axis=0)
+    return sums if planes or s == 1 else sums.reshape(2, c, s).sum(axis=2)
 
 
 def _map(u3, x3, a, b, e, pair, out):
