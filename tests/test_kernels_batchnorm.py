@@ -149,15 +149,13 @@ def run_form(form, x3, dy3, k, coef, tasks):
     sums, mapped = FORMS[form]
     x2, dy2 = x3.reshape(n, c * s), dy3.reshape(n, c * s)
     per = (lambda v: v) if form == "planes" else (lambda v: np.repeat(v, s))
-    extra = (s,) if form == "planes" else ()
-    width = c if form == "planes" else c * s
     out = []
     for u2, w in ((x2, 1.0), (dy2, 0.0)):
-        parts = np.zeros((tasks[0] * tasks[1], 2, width))
-        sums(u2, x2, per(k), w, *extra, *tasks, parts)
-        total = parts.sum(axis=0)
-        out.append(total if form == "planes" else total.reshape(2, c, s).sum(axis=2))
+        parts = np.empty((tasks[0] * tasks[1], 2, c))
+        sums(u2, x2, per(k), w, s, *tasks, parts)
+        out.append(parts.sum(axis=0))
     a, b, e = (per(v) for v in coef)
+    extra = (s,) if form == "planes" else ()
     for u2, pair in ((x2, False), (dy2, True)):
         o2 = np.empty_like(x2)
         mapped(u2, x2, a, b, e, *extra, pair, o2, *tasks)

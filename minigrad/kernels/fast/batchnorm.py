@@ -79,7 +79,7 @@ def _sums_planes(u2, x2, k, w, s_, row_blocks, col_blocks, parts):
     """Per channel c, with v = u - w*k[c]: sum(v) and sum(v * (x - k[c])) -> parts[t].
 
     u2, x2: (N, R) rows, float32 or float64; k: float64 (C,); w: 1.0 or 0.0;
-    parts: float64 (ntasks, 2, C), task t's sums (zero where it has no values).
+    parts: float64 (ntasks, 2, C), task t's sums into parts[t] (zero where it has no values).
     The statistics take u = x, w = 1 and k[c] = a value of the channel: sums
     of d = x - k[c] and d*d, deviations small even when the mean is large
     (mean 1e4, std 0.1 in float32), so the variance does not cancel. The
@@ -118,12 +118,14 @@ def _sums_planes(u2, x2, k, w, s_, row_blocks, col_blocks, parts):
 
 
 @jit(parallel=True)
-def _sums_rows(u2, x2, k, w, row_blocks, col_blocks, parts):
-    """_sums_planes's sums per position j: k is per position (R,), parts is
-    (ntasks, 2, R), and the caller folds positions into channels."""
+def _sums_rows(u2, x2, k, w, s_, row_blocks, col_blocks, parts):
+    """_sums_planes's sums with k given per position (R,): accumulated per
+    position over the rows, then folded into the channels (parts as there)."""
     n_, r_ = x2.shape
     for t in prange(row_blocks * col_blocks):
         lo, hi, jlo, jhi = _bounds(t, n_, r_, row_blocks, col_blocks)
+        sum1 = np.zeros(parts.shape[2])
+        sum2 = np.zeros(parts.shape[2])
         acc1 = np.empty(CHUNK)
         acc2 = np.empty(CHUNK)
         for j0 in range(jlo, jhi, CHUNK):
@@ -138,9 +140,20 @@ def _sums_rows(u2, x2, k, w, row_blocks, col_blocks, parts):
                     v = us[i] - w * kr[i]
                     acc1[i] += v
                     acc2[i] += v * (xs[i] - kr[i])
+            # position j0 + i is channel (j0 + i) // s_: counted, not divided (a
+            # division per position cost more than the rows' loop)
+            c = j0 // s_
+            pos = j0 - c * s_
             for i in range(m):
-                parts[t, 0, j0 + i] = acc1[i]
-                parts[t, 1, j0 + i] = acc2[i]
+                sum1[c] += acc1[i]
+                sum2[c] += acc2[i]
+                pos += 1
+                if pos == s_:
+                    pos = 0
+                    c += 1
+        for c in range(parts.shape[2]):
+            parts[t, 0, c] = sum1[c]
+            parts[t, 1, c] = sum2[c]
 
 
 @jit(parallel=True)
@@ -222,14 +235,12 @@ def _sums(u3, x3, k, w):
     n, c, s = x3.shape
     u2, x2 = u3.reshape(n, c * s), x3.reshape(n, c * s)
     rows, cols = _split(x3)
-    planes = s >= PLANES_FROM
-    parts = np.zeros((rows * cols, 2, c if planes else c * s))
-    if planes:
+    parts = np.empty((rows * cols, 2, c))
+    if s >= PLANES_FROM:
         _sums_planes(u2, x2, k, w, s, rows, cols, parts)
     else:
-        _sums_rows(u2, x2, _per_position(k, s), w, rows, cols, parts)
-    sums = parts[0] if rows * cols == 1 else parts.sum(axis=0)
-    return sums if planes or s == 1 else sums.reshape(2, c, s).sum(axis=2)
+        _sums_rows(u2, x2, _per_position(k, s), w, s, rows, cols, parts)
+    return parts[0] if rows * cols == 1 else parts.sum(axis=0)
 
 
 def _map(u3, x3, a, b, e, pair, out):
