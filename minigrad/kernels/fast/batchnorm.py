@@ -31,12 +31,13 @@ two forms, chosen by S (`_sums` and `_map` pick):
 Work is split into tasks of (a block of samples) x (a block of positions): a
 block of samples per thread when N allows, positions split when N is smaller
 (N = 1), so every thread has work for any N and C. Inputs below SERIAL_BELOW
-elements are one task (waking a second thread costs more than it saves).
+elements are one task: split in two, (256, 100) and (32, 8, 14, 14) took about
+20 % longer (benchmarks/README.md, optimisation 9).
 
-Each kernel is one prange over tasks with one loop nest: a kernel compiles in
-about 0.5-1 s, so only the forms a program uses are compiled, lazily, on first
-call (minigrad/kernels/fast/__init__.py says where the cache goes); importing
-this module compiles nothing.
+Each kernel is one prange over tasks with one loop nest, and compiles in 1-2 s
+(numba's time is LLVM's, per loop): only the forms a program uses are compiled,
+lazily, on first call (minigrad/kernels/fast/__init__.py says where the cache
+goes); importing this module compiles nothing.
 
 Preconditions (the op checks its inputs; the kernels do not): x3, dy3 and
 `out` are C-contiguous (N, C, S) arrays of one float dtype with N*C*S > 0, as
