@@ -14,6 +14,9 @@ Effective bandwidth counts the minimum traffic: forward 3 x numel x 4 bytes
 """
 import argparse
 import os
+import subprocess
+import sys
+import tempfile
 import time
 
 import numba
@@ -141,19 +144,39 @@ def check_against_torch(x, dy, w, b):
     assert np.allclose(dx, tdx, rtol=1e-3, atol=1e-4), "backward differs from torch"
 
 
-def compile_report():
-    """First call of every kernel path and dtype: compile, or load from the on-disk cache."""
-    rng = np.random.default_rng(1)
-    out = []
-    for shape, layout in [((4, 3, 20), "planes"), ((8, 5, 1), "rows")]:
-        x = rng.normal(size=shape).astype(np.float32)
+COMPILE_SCRIPT = """
+import time
+import numpy as np
+from numba.core import event
+from minigrad.kernels.fast import batchnorm as bn
+spent = {}
+with event.install_recorder("numba:compile") as recorder:
+    start = time.perf_counter()
+    for shape in %r:
+        x = np.random.default_rng(0).normal(size=shape).astype(np.float32)
         w = np.ones(shape[1], np.float32)
-        t0 = time.perf_counter()
-        _, mean, invstd, _ = bn.normalize_train(x, w, w, EPS)
-        s1, s2 = bn.backward_reduce(x, x, mean, invstd)
-        bn.backward_dx(x, x, mean, invstd, w, s1, s2)
-        out.append((layout, time.perf_counter() - t0))
-    return out
+        _, mean, invstd, _ = bn.normalize_train(x, w, w, 1e-5)
+        bn.backward_dx(x, x, mean, invstd, w, *bn.backward_reduce(x, x, mean, invstd))
+    total = time.perf_counter() - start
+opened = {}
+for when, ev in recorder.buffer:   # nested compiles (helpers) count in their caller too
+    name = ev.data["dispatcher"].py_func.__name__
+    if ev.is_start:
+        opened[name] = when
+    else:
+        spent[name] = spent.get(name, 0.0) + when - opened[name]
+print(f"{total:.2f}", " ".join(f"{k}={v:.2f}" for k, v in spent.items() if k.startswith("_")))
+"""
+
+
+def compile_report(shapes):
+    """First f+b of the BN kernels with an empty numba cache, in a child process:
+    (seconds in all, {kernel: seconds compiling it, helpers it calls included})."""
+    with tempfile.TemporaryDirectory() as cache:
+        out = subprocess.run([sys.executable, "-c", COMPILE_SCRIPT % (shapes,)], check=True,
+                             capture_output=True, text=True,
+                             env=dict(os.environ, NUMBA_CACHE_DIR=cache)).stdout.split()
+    return float(out[0]), dict((k, float(v)) for k, v in (w.split("=") for w in out[1:]))
 
 
 def main():
@@ -174,8 +197,11 @@ def main():
           "(other processes share the cores: compare ratios, not absolute times)")
     print("OPENBLAS_CORETYPE =", os.environ.get("OPENBLAS_CORETYPE"),
           " MALLOC_MMAP_THRESHOLD_ =", os.environ.get("MALLOC_MMAP_THRESHOLD_"))
-    for layout, t in compile_report():
-        print(f"first call, {layout} layout, float32 (compile or cache load): {t * 1e3:.0f} ms")
+    # the main example's BN2d shapes (planes form), then BatchNorm1d's (rows form)
+    for shapes in ([(64, 16, 784), (64, 32, 196)], [(256, 100, 1)]):
+        total, kernels = compile_report(shapes)
+        print(f"first f+b, empty cache, {shapes}: {total:.2f} s; compiling "
+              + ", ".join(f"{k} {v:.2f} s" for k, v in kernels.items()))
     print(f"numba threading layer: {numba.threading_layer()}")
 
     largest = max(int(np.prod(s)) for s in SHAPES)

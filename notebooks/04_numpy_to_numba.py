@@ -12,9 +12,9 @@
 # # From numpy to numba: BN's per-channel reduction
 #
 # The numpy backend's `batch_stats` is three lines; the numba backend's walks the
-# (N, C, S) array once with `prange` over equal pieces of the channel-major sequence, and
-# accumulates in float64 per position (a scalar sum cannot be reordered without fastmath,
-# so it would not vectorise; float64 keeps float32 inputs far from zero exact).
+# (N, C, S) array once with `prange` over blocks of samples, one inner loop per plane,
+# and sums in float64 (fastmath "reassoc" lets the plane's sum be reordered, so it
+# vectorises; float64 keeps float32 inputs far from zero exact).
 # Timings are shown, never asserted: the machine may be busy.
 
 # %%

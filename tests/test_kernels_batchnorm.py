@@ -29,6 +29,15 @@ def make_input(rng, shape, dtype, layout, loc=0.0, scale=1.0):
     raise ValueError(layout)
 
 
+@pytest.fixture(params=["one task", "split"])
+def split(request, monkeypatch):
+    """Run a test with small inputs as one task (the default below SERIAL_BELOW
+    elements), and split into tasks over samples and positions like large ones."""
+    if request.param == "split":
+        monkeypatch.setattr(bn, "SERIAL_BELOW", 0)
+    return request.param
+
+
 def tol(dtype):
     """Tolerances for two float64 computations stored as `dtype`."""
     return dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
@@ -53,12 +62,13 @@ def test_as_ncs_shapes_and_copies():
         bn.as_ncs(np.zeros(5))
 
 
-@pytest.mark.parametrize("module", [bn, ref], ids=["numba", "numpy"])
-def test_rejects_non_3d(module):
+def test_reference_rejects_non_3d():
+    """The reference checks its arguments; the fast kernels state their preconditions
+    and leave the checks to the op (minigrad/ops/batchnorm.py), which runs once."""
     with pytest.raises(ValueError, match="3-D"):
-        module.batch_stats(np.zeros((4, 3)))
+        ref.batch_stats(np.zeros((4, 3)))
     with pytest.raises(ValueError, match="3-D"):
-        module.normalize_train(np.zeros((2, 3, 4, 5)), None, None, EPS)
+        ref.normalize_train(np.zeros((2, 3, 4, 5)), None, None, EPS)
 
 
 # --------------------------------------------------------------------------
@@ -77,8 +87,18 @@ shapes = st.tuples(
        dtype=st.sampled_from([np.float32, np.float64]),
        layout=st.sampled_from(["contiguous", "transposed", "sliced"]),
        affine=st.booleans(),
+       split_tasks=st.booleans(),
        seed=st.integers(0, 2**16))
-def test_kernels_match_references(shape, dtype, layout, affine, seed):
+def test_kernels_match_references(shape, dtype, layout, affine, split_tasks, seed):
+    serial_below = bn.SERIAL_BELOW
+    bn.SERIAL_BELOW = 0 if split_tasks else serial_below   # tasks over samples and positions
+    try:
+        check_kernels_match_references(shape, dtype, layout, affine, seed)
+    finally:
+        bn.SERIAL_BELOW = serial_below
+
+
+def check_kernels_match_references(shape, dtype, layout, affine, seed):
     rng = np.random.default_rng(seed)
     x3 = bn.as_ncs(make_input(rng, shape, dtype, layout, loc=rng.normal(0, 3)))
     dy3 = bn.as_ncs(make_input(rng, shape, dtype, layout))
@@ -119,59 +139,71 @@ def test_kernels_match_references(shape, dtype, layout, affine, seed):
                                atol=(1e-5 if dtype == np.float32 else 1e-10) * size)
 
 
-@pytest.mark.parametrize("shape", [(3, 4, 1000), (1, 1, 5000), (2, 3, 17)])
-@pytest.mark.parametrize("ntasks", [2, 3, 7])
-def test_uneven_pieces_give_the_same_sums(shape, ntasks):
-    """Pieces that split a channel or a plane anywhere add up to the one-piece sums."""
+FORMS = {"planes": (bn._sums_planes, bn._map_planes), "rows": (bn._sums_rows, bn._map_rows)}
+
+
+def run_form(form, x3, dy3, k, coef, tasks):
+    """Both kernels of one form on (N, C, S) arrays -> (stats sums, backward sums,
+    normalize-like map, dx-like map), with per-channel k and coefficients."""
+    n, c, s = x3.shape
+    sums, mapped = FORMS[form]
+    x2, dy2 = x3.reshape(n, c * s), dy3.reshape(n, c * s)
+    per = (lambda v: v) if form == "planes" else (lambda v: np.repeat(v, s))
+    out = []
+    for u2, w in ((x2, 1.0), (dy2, 0.0)):
+        parts = np.empty((tasks[0] * tasks[1], 2, c))
+        sums(u2, x2, per(k), w, s, *tasks, parts)
+        out.append(parts.sum(axis=0))
+    a, b, e = (per(v) for v in coef)
+    extra = (s,) if form == "planes" else ()
+    for u2, pair in ((x2, False), (dy2, True)):
+        o2 = np.empty_like(x2)
+        mapped(u2, x2, a, b, e, *extra, pair, o2, *tasks)
+        out.append(o2.reshape(x3.shape))
+    return out
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 1000), (1, 1, 5000), (2, 3, 17), (5, 2, 1), (1, 3, 130)])
+@pytest.mark.parametrize("tasks", [(2, 1), (1, 3), (3, 2), (7, 1), (1, 7)])
+@pytest.mark.parametrize("form", ["planes", "rows"])
+def test_tasks_that_cut_anywhere_give_the_one_task_results(shape, tasks, form):
+    """Blocks of samples and of positions that split a plane or a chunk anywhere, or
+    hold nothing (more tasks than samples or positions), add up to one task's sums
+    and write the same elements."""
     rng = np.random.default_rng(0)
     x3 = rng.normal(2, 1, size=shape)
     dy3 = rng.normal(size=shape)
-    k = rng.normal(size=shape[1])
-    for pair in (False, True):
-        one = bn._sums_planes(dy3, x3, k, pair, 1)
-        many = bn._sums_planes(dy3, x3, k, pair, ntasks)
-        np.testing.assert_allclose(many, one, rtol=1e-12, atol=1e-12)
-    out1, outn = np.empty_like(x3), np.empty_like(x3)
-    bn._affine_planes(x3, k, k, out1, 1)
-    bn._affine_planes(x3, k, k, outn, ntasks)
-    np.testing.assert_array_equal(out1, outn)
+    k = x3[0, :, 0].copy()
+    coef = [rng.normal(size=shape[1]) for _ in range(3)]
+    one = run_form(form, x3, dy3, k, coef, (1, 1))
+    many = run_form(form, x3, dy3, k, coef, tasks)
+    for got, want in zip(many[:2], one[:2]):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    for got, want in zip(many[2:], one[2:]):
+        np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.parametrize("shape", [(9, 3, 49), (17, 2, 20), (40, 5, 127), (12, 1, 300)])
-@pytest.mark.parametrize("ntasks", [1, 2, 3])
+@pytest.mark.parametrize("shape", [(9, 3, 49), (17, 2, 20), (40, 5, 127), (12, 1, 300), (3, 4, 1)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_sample_split_kernels_match_the_plane_split_ones(shape, ntasks, dtype):
-    """The kernels that split samples (blocks of 4 planes summed together, pairs
-    of planes written together, odd leftovers) agree with the plane-split ones."""
+def test_both_forms_agree_on_any_plane_size(shape, dtype):
+    """The planes and the rows form compute the same sums and elements for every S
+    (the dispatch uses each on one side of PLANES_FROM), far from zero too."""
     rng = np.random.default_rng(4)
-    x3 = rng.normal(1e4, 0.1, size=shape).astype(dtype)  # far from zero
+    x3 = rng.normal(1e4, 0.1, size=shape).astype(dtype)
     dy3 = rng.normal(size=shape).astype(dtype)
     k = x3[0, :, 0].astype(np.float64)
-    for pair in (False, True):
-        want = bn._sums_planes(dy3, x3, k, pair, 1)
-        got = bn._sums_row_blocks(dy3, x3, k, pair, ntasks)
+    coef = [rng.normal(size=shape[1]) for _ in range(3)]
+    planes = run_form("planes", x3, dy3, k, coef, (2, 1))
+    rows = run_form("rows", x3, dy3, k, coef, (2, 1))
+    for got, want in zip(rows[:2], planes[:2]):
         np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-9)
-    c = shape[1]
-    mean, a, b, d = (rng.normal(size=c) for _ in range(4))
-    out1, out2 = np.empty_like(x3), np.empty_like(x3)
-    bn._affine_planes(x3, a, b, out1, 1)
-    bn._affine_sample_pairs(x3, a, b, out2, ntasks)
-    np.testing.assert_array_equal(out2, out1)
-    bn._dx_planes(dy3, x3, mean, a, b, d, out1, 1)
-    bn._dx_sample_pairs(dy3, x3, mean, a, b, d, out2, ntasks)
-    np.testing.assert_array_equal(out2, out1)
-    # and through the public functions, which pick these kernels for such shapes
-    y, mean, invstd, _ = bn.normalize_train(x3, None, None, EPS)
-    np.testing.assert_allclose(y, ref.normalize_train(x3, None, None, EPS)[0], **tol(dtype))
-    sums = bn.backward_reduce(dy3, x3, mean, invstd)
-    np.testing.assert_allclose(sums, ref.backward_reduce(dy3, x3, mean, invstd), rtol=1e-7)
-    dx = bn.backward_dx(dy3, x3, mean, invstd, None, *sums)
-    dx_r = ref.backward_dx(dy3, x3, mean, invstd, None, *sums)
-    np.testing.assert_allclose(dx, dx_r, rtol=1e-4, atol=1e-4 * np.abs(dx_r).max())
+    for got, want in zip(rows[2:], planes[2:]):
+        np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_thread_count_does_not_change_results(threads):
+def test_thread_count_does_not_change_results(threads, monkeypatch):
+    monkeypatch.setattr(bn, "SERIAL_BELOW", 0)
     rng = np.random.default_rng(1)
     x3 = rng.normal(size=(5, 3, 40)).astype(np.float32)
     before = numba.get_num_threads()
@@ -196,8 +228,10 @@ def test_out_argument_is_filled_and_returned(module):
     sums = ref.backward_reduce(dy3, x3, mean, invstd)
     dx = module.backward_dx(dy3, x3, mean, invstd, None, *sums, out=out)
     assert dx is out
-    with pytest.raises(ValueError, match="C-contiguous"):
-        module.scale_shift(x3, np.ones(3), np.zeros(3), out=np.empty((4, 3, 21)))
+    np.testing.assert_allclose(out, ref.backward_dx(dy3, x3, mean, invstd, None, *sums))
+    if module is ref:  # the fast kernels leave the checks to the op
+        with pytest.raises(ValueError, match="C-contiguous"):
+            module.scale_shift(x3, np.ones(3), np.zeros(3), out=np.empty((4, 3, 21)))
 
 
 # --------------------------------------------------------------------------
@@ -213,8 +247,8 @@ def test_lecture_worked_example():
     np.testing.assert_allclose(y.ravel(), [-1.03, -0.74, -0.29, -0.15, 0.15, 2.06], atol=0.005)
 
 
-@pytest.mark.parametrize("shape", [(64, 2, 300), (4096, 2, 1)])  # planes and rows layouts
-def test_float32_far_from_zero_normalizes_to_unit_variance(shape):
+@pytest.mark.parametrize("shape", [(64, 2, 300), (4096, 2, 1), (64, 3, 49)])  # planes, rows, rows
+def test_float32_far_from_zero_normalizes_to_unit_variance(shape, split):
     """Mean 1e4, std 0.1 in float32: naive float32 E[x^2] - E[x]^2 gets the variance wrong."""
     rng = np.random.default_rng(3)
     x3 = rng.normal(1e4, 0.1, size=shape).astype(np.float32)
@@ -241,8 +275,8 @@ def test_float32_far_from_zero_normalizes_to_unit_variance(shape):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(8, 3, 1), (8, 3, 30)])
-def test_constant_channel_is_finite(dtype, shape):
+@pytest.mark.parametrize("shape", [(8, 3, 1), (8, 3, 30), (8, 3, 200)])
+def test_constant_channel_is_finite(dtype, shape, split):
     rng = np.random.default_rng(4)
     x3 = rng.normal(size=shape).astype(dtype)
     x3[:, 1, :] = 7.25

@@ -16,8 +16,8 @@ from minigrad.nn import functional as F
 EPS = 1e-5
 
 
-# (3, 2, 5): rows layout; (2, 3, 20): planes; (9, 2, 20): sample blocks and pairs
-# (with 2 threads or fewer); (9, 2, 130): sample blocks, plane-split element-wise passes.
+# (3, 2, 5), (2, 3, 20), (9, 2, 20): the kernels' rows form (S < PLANES_FROM);
+# (9, 2, 130): their planes form (minigrad/kernels/fast/batchnorm.py).
 @pytest.mark.parametrize("shape", [(3, 2, 5), (2, 3, 20), (9, 2, 20), (9, 2, 130)])
 def test_batchnorm_kernels(shape):
     rng = np.random.default_rng(0)

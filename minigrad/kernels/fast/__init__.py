@@ -131,6 +131,6 @@ elif _CACHE_KIND is None:
                   RuntimeWarning, stacklevel=2)
 
 
-def jit(parallel=False):
+def jit(parallel=False, fastmath=False):
     """numba.njit with the cache decision above: `@jit(parallel=True)` over a kernel."""
-    return numba.njit(parallel=parallel, cache=_CACHE_KIND is not None)
+    return numba.njit(parallel=parallel, fastmath=fastmath, cache=_CACHE_KIND is not None)
