@@ -3,6 +3,8 @@
 Nothing here depends on numpy-vs-numba: each backend imports these, so the
 reference and the fast kernels accept, reject and size their arguments alike.
 """
+import math
+
 import numpy as np
 
 
@@ -18,8 +20,8 @@ def as_ncs(x):
     if x.ndim < 2:
         raise ValueError(f"batch norm expects (N, C, ...) input, got shape {x.shape}")
     n, c = x.shape[:2]
-    s = int(np.prod(x.shape[2:], dtype=np.int64))
-    return np.ascontiguousarray(x).reshape(n, c, s)
+    # math.prod: a Python int, without numpy's reduction machinery (this runs per BN call)
+    return np.ascontiguousarray(x).reshape(n, c, math.prod(x.shape[2:]))
 
 
 def check3(name, a):

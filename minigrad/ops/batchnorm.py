@@ -107,10 +107,11 @@ def _update_running_stats(running_mean, running_var, mean, var, momentum, x3):
     """
     count = x3.shape[0] * x3.shape[2]
     unbiased_var = var * (count / (count - 1))
+    # float64 statistics added into float32 buffers: `+=` rounds once (same_kind casting)
     running_mean *= 1 - momentum
-    running_mean += (momentum * mean).astype(running_mean.dtype)
+    running_mean += momentum * mean
     running_var *= 1 - momentum
-    running_var += (momentum * unbiased_var).astype(running_var.dtype)
+    running_var += momentum * unbiased_var
 
 
 def batch_norm_composed(x, weight=None, bias=None, eps=1e-5):
