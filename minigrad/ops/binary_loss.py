@@ -9,7 +9,7 @@ import numpy as np
 
 from minigrad.ops.common import as_tensor, broadcast_shape, check_float
 from minigrad.ops.elementwise import maximum
-from minigrad.ops.loss import _check_reduction, reduce_losses
+from minigrad.ops.loss import check_reduction, reduce_losses
 
 # PyTorch clamps each log at -100, so that a probability of exactly 0 or 1 gives a
 # finite loss. The input is clipped first as well (at a value whose log is about
@@ -21,7 +21,7 @@ _CLIP_FLOOR = math.exp(_LOG_FLOOR)
 def _checked(op, input, target, weight, reduction, pos_weight=None):
     """reduction checked; target, weight, pos_weight as tensors of input's dtype
     (the weights None when not given)."""
-    _check_reduction(op, reduction)
+    check_reduction(op, reduction)
     check_float(op, input, "input")
     target = as_tensor(target, like=input)
     if target.shape != input.shape:
