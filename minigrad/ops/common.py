@@ -49,10 +49,8 @@ def pair_of_tensors(a, b, op="op", true_division=False):
     """Both operands of a binary op as Tensors of one dtype kind: a float
     operand makes the other one float (its dtype), and true division of two
     integer or boolean operands is done in float32, as in PyTorch."""
-    if isinstance(a, Tensor):
-        a, b = a, as_tensor(b, like=a, op=op)
-    else:
-        a, b = as_tensor(a, like=b, op=op), b
+    b = as_tensor(b, like=a, op=op) if isinstance(a, Tensor) else b
+    a = as_tensor(a, like=b, op=op)              # a itself when a Tensor, else a constant like b
     if true_division:
         a, b = to_float(a), to_float(b)
     if a.dtype.kind == "f" and b.dtype.kind != "f":
