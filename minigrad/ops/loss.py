@@ -13,7 +13,7 @@ subtracts each row's maximum first, so logits of +-3e4 stay finite in float32.
 import numpy as np
 
 from minigrad.autograd import Function
-from minigrad.ops.common import as_tensor, check_float, is_int, is_real, raw
+from minigrad.ops.common import as_tensor, broadcast_shape, check_float, is_int, is_real, raw
 from minigrad.ops.select import where
 from minigrad.ops.softmax import log_softmax_array
 from minigrad.tensor import Tensor
@@ -99,6 +99,28 @@ def check_reduction(op, reduction):
         raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
+def elementwise_operands(op, input, target, reduction, **weights) -> list:
+    """The checks of the losses that compare input and target element by element (mse,
+    the binary cross-entropies): the reduction, a float input, a target of its shape,
+    weights that broadcast against it. -> [target, *weights] as tensors of the input's
+    dtype (a weight None when not given)."""
+    check_reduction(op, reduction)
+    check_float(op, input, "input")
+    target = as_tensor(target, like=input)
+    if target.shape != input.shape:
+        raise ValueError(f"{op}: input of shape {input.shape} and target of shape "
+                         f"{target.shape} differ; the target must have the input's shape "
+                         "(broadcasting them is almost always a bug; reshape one explicitly)")
+    tensors = [target]
+    for name, value in weights.items():
+        if value is not None:
+            value = as_tensor(value, like=input)
+            broadcast_shape(f"{op}: {name} of shape {value.shape} does not broadcast against the "
+                            f"input {input.shape}", value.shape, input.shape)
+        tensors.append(value)
+    return tensors
+
+
 def _class_targets(op: str, input: Tensor, target, ignore_index, reduction) -> np.ndarray:
     """Validate the reduction, and integer class-index targets against input (.., C, ..);
     return the targets as intp."""
@@ -159,11 +181,5 @@ def nll_loss(log_probs, targets, reduction="mean", *, ignore_index=-100):
 
 def mse_loss(input, target, reduction="mean"):
     """Mean squared error; input and target must have the same shape."""
-    check_reduction("mse_loss", reduction)
-    target = as_tensor(target, like=input)
-    if input.shape != target.shape:
-        raise ValueError(f"mse_loss: input of shape {input.shape} and target of shape "
-                         f"{target.shape} differ (broadcasting them is almost always a bug; "
-                         "reshape one explicitly)")
-    check_float("mse_loss", input, "input")
+    (target,) = elementwise_operands("mse_loss", input, target, reduction)
     return reduce_losses((input - target) ** 2, reduction)
