@@ -31,8 +31,7 @@ for _name in ("matmul exp log sqrt abs relu sigmoid tanh sin cos erf maximum min
               "squeeze unsqueeze expand repeat flip gather masked_fill tril triu softmax "
               "log_softmax").split():
     setattr(_Tensor, _name, globals()[_name])
-_Tensor.view = reshape
-_Tensor.clamp = clip
+_Tensor.view, _Tensor.clamp = reshape, clip
 
 
 def _swapped(op):

@@ -14,12 +14,6 @@ from minigrad.ops.shape import cat, flip, pad, permute, reshape, squeeze, unsque
 PADDING_STRINGS = ("same", "valid")
 
 
-def _positive_int(value, name):
-    if not is_int(value) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
 def _check_ranks(op, x, weight, rank):
     """The input and the weight both `rank`-D (their layouts: the docstrings above)."""
     if x.ndim != rank or weight.ndim != rank:
@@ -27,25 +21,28 @@ def _check_ranks(op, x, weight, rank):
                          f"{x.shape} and {weight.shape}")
 
 
-def _check_groups(op, x, weight, groups, in_axis, out_axis):
-    """in_channels and out_channels must both divide into `groups` (x, weight: 4-D)."""
+def _checked_groups(op, x, weight, groups, in_axis):
+    """groups, a positive int that divides the input channels and the weight's dimension 0,
+    with input channels that match the weight (x, weight: 4-D; in_axis: the weight's axis
+    of input channels, 1 for a convolution, 0 for a transposed one)."""
+    if not is_int(groups) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
     in_per_group = weight.shape[in_axis] * (groups if in_axis == 1 else 1)
     if x.shape[1] != in_per_group:
         raise ValueError(f"{op}: input has {x.shape[1]} channels but the weight {weight.shape} "
                          f"with groups={groups} expects {in_per_group} input channels")
-    if weight.shape[out_axis] % groups or x.shape[1] % groups:
+    if weight.shape[0] % groups or x.shape[1] % groups:
         raise ValueError(f"{op}: groups={groups} must divide both the input channels "
-                         f"({x.shape[1]}) and the weight's dimension {out_axis} "
-                         f"({weight.shape[out_axis]})")
+                         f"({x.shape[1]}) and the weight's dimension 0 ({weight.shape[0]})")
+    return int(groups)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution with PyTorch's full argument list; padding an int, a pair,
     'valid' (none) or 'same' (stride 1 only; an even kernel pads one more at the end).
     The ranks, channels and bias are checked here; ops/conv.py::conv2d checks the rest."""
-    groups = _positive_int(groups, "conv2d: groups")
     _check_ranks("conv2d", x, weight, 4)
-    _check_groups("conv2d", x, weight, groups, in_axis=1, out_axis=0)
+    groups = _checked_groups("conv2d", x, weight, groups, in_axis=1)
     check_bias("conv2d", bias, weight.shape[0], "output channels")
     if isinstance(padding, str):
         if padding not in PADDING_STRINGS:
@@ -90,13 +87,12 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     more, and the trailing stride - 1 zeros fewer, at the bottom/right), then
     conv2d with the weight flipped in space and its in/out axes swapped per group.
     """
-    groups = _positive_int(groups, "conv_transpose2d: groups")
     stride = int_tuple(stride, "conv_transpose2d: stride", at_least=1)
     padding = int_tuple(padding, "conv_transpose2d: padding", at_least=0)
     output_padding = int_tuple(output_padding, "conv_transpose2d: output_padding", at_least=0)
     dilation = int_tuple(dilation, "conv_transpose2d: dilation", at_least=1)
     _check_ranks("conv_transpose2d", x, weight, 4)
-    _check_groups("conv_transpose2d", x, weight, groups, in_axis=0, out_axis=0)
+    groups = _checked_groups("conv_transpose2d", x, weight, groups, in_axis=0)
     for op_, s, d in zip(output_padding, stride, dilation):
         if op_ >= s and op_ >= d:
             raise ValueError(f"conv_transpose2d: output_padding {output_padding} must be smaller "

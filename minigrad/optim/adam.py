@@ -56,12 +56,11 @@ class Adam(Optimizer):
             v *= beta2
             v += work
 
-            step_size = lr / (1 - beta1 ** t)
             denom = np.sqrt(v, out=work)
             denom /= math.sqrt(1 - beta2 ** t)
             denom += eps
             update = np.divide(m, denom, out=work)
-            update *= -step_size
+            update *= -lr / (1 - beta1 ** t)          # the bias-corrected step size
             p.add_(update)                            # in place: bumps p._version
 
 
