@@ -93,10 +93,9 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     dilation = int_tuple(dilation, "conv_transpose2d: dilation", at_least=1)
     _check_ranks("conv_transpose2d", x, weight, 4)
     groups = _checked_groups("conv_transpose2d", x, weight, groups, in_axis=0)
-    for op_, s, d in zip(output_padding, stride, dilation):
-        if op_ >= s and op_ >= d:
-            raise ValueError(f"conv_transpose2d: output_padding {output_padding} must be smaller "
-                             f"than stride {stride} or dilation {dilation}")
+    if any(o >= s and o >= d for o, s, d in zip(output_padding, stride, dilation)):
+        raise ValueError(f"conv_transpose2d: output_padding {output_padding} must be smaller "
+                         f"than stride {stride} or dilation {dilation}")
     n, c, h, w = x.shape
     kernel = weight.shape[2:]
     sizes = [(i - 1) * s - 2 * p + d * (k - 1) + o + 1 for i, s, p, d, k, o in
