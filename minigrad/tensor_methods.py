@@ -13,14 +13,6 @@ from minigrad import autograd
 _ops = None                       # minigrad.ops, bound by minigrad.tensor once it is importable
 
 
-def _routed(op: str, reflected=False):
-    """A binary operator method: minigrad.ops.<op>(self, other), or (other, self)
-    for the reflected form (2 - t calls t.__rsub__(2))."""
-    if reflected:
-        return lambda self, other: getattr(_ops, op)(other, self)
-    return lambda self, other: getattr(_ops, op)(self, other)
-
-
 def _compared(compare):
     return lambda self, other: type(self)(compare(self.data, _ops.raw(other)))
 
@@ -102,19 +94,8 @@ class TensorMethods:
     def zero_(self):
         return self.fill_(0)
 
-    # ---- operators: each routes to minigrad/ops ----------------------------
-    __add__, __radd__ = _routed("add"), _routed("add", reflected=True)
-    __sub__, __rsub__ = _routed("sub"), _routed("sub", reflected=True)
-    __mul__, __rmul__ = _routed("mul"), _routed("mul", reflected=True)
-    __truediv__, __rtruediv__ = _routed("div"), _routed("div", reflected=True)
-    __pow__, __rpow__ = _routed("pow"), _routed("pow", reflected=True)
-    __matmul__, __rmatmul__ = _routed("matmul"), _routed("matmul", reflected=True)
-    __getitem__ = _routed("getitem")
-
-    def __neg__(self):
-        return _ops.neg(self)
-
-    # Comparisons give boolean tensors outside the graph (they have no gradient).
+    # ---- comparisons: boolean tensors outside the graph (they have no gradient) ----
+    # (+ - * / ** @, [] and unary - are the ops themselves, set in minigrad/ops/__init__.py)
     __eq__, __ne__ = _compared(operator.eq), _compared(operator.ne)
     __lt__, __le__ = _compared(operator.lt), _compared(operator.le)
     __gt__, __ge__ = _compared(operator.gt), _compared(operator.ge)

@@ -2,7 +2,7 @@
 
 from minigrad.nn import functional as F
 from minigrad.nn.linear import _WeightAndBias
-from minigrad.ops.common import positive_int
+from minigrad.ops.common import int_tuple, positive_int
 from minigrad.ops.conv_forms import PADDING_STRINGS
 
 
@@ -49,11 +49,7 @@ class _ConvNd(_WeightAndBias):
 
     def _sizes(self, value, arg, at_least=1):
         """An int or a tuple of `dims` ints, each at least `at_least`, as a `dims`-tuple."""
-        values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * self.dims
-        if len(values) != self.dims:
-            raise TypeError(f"{type(self).__name__}: {arg} must be an int or a tuple of "
-                            f"length {self.dims}, got {value!r}")
-        return tuple(positive_int(v, f"{type(self).__name__}: {arg}", at_least) for v in values)
+        return int_tuple(value, f"{type(self).__name__}: {arg}", self.dims, at_least)
 
     def forward(self, x):
         # through the class: a function stored on it would otherwise bind `self`

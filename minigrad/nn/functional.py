@@ -15,7 +15,7 @@ from minigrad.ops.binary_loss import (  # noqa: F401
     binary_cross_entropy, binary_cross_entropy_with_logits)
 from minigrad.ops.linear import linear  # noqa: F401
 from minigrad.ops.conv_forms import conv1d, conv2d, conv_transpose2d  # noqa: F401
-from minigrad.ops.dropout import dropout as _dropout
+from minigrad.ops.dropout import dropout  # noqa: F401
 from minigrad.ops.loss import cross_entropy, nll_loss, mse_loss  # noqa: F401
 from minigrad.ops.pool import max_pool2d, avg_pool2d, adaptive_avg_pool2d  # noqa: F401
 
@@ -24,11 +24,6 @@ __all__ = ["linear", "conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_
            "silu", "softplus", "hardtanh", "dropout", "log_softmax", "softmax", "cross_entropy",
            "nll_loss", "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "pad"]
-
-
-def dropout(x, p=0.5, training=True, *, mask=None):
-    """Inverted dropout (see minigrad/ops/dropout.py); `mask` fixes the kept elements."""
-    return _dropout(x, p, training, mask)
 
 
 def implicit_softmax_dim(ndim: int) -> int:

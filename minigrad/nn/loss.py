@@ -1,7 +1,7 @@
 """Loss modules; each calls the function of the same name in nn.functional."""
 from minigrad.nn import functional as F
 from minigrad.nn.module import _CallsFunction
-from minigrad.ops.loss import REDUCTIONS
+from minigrad.ops.loss import check_reduction
 
 
 class _Loss(_CallsFunction):
@@ -9,9 +9,7 @@ class _Loss(_CallsFunction):
     than the default only, as PyTorch's does."""
 
     def __init__(self, reduction="mean", **options):
-        if reduction not in REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, "
-                             f"got {reduction!r}")
+        check_reduction(type(self).__name__, reduction)
         super().__init__(reduction=reduction, **options)
 
     def extra_repr(self):

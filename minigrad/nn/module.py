@@ -9,6 +9,7 @@ these three, depth first, in registration order, giving PyTorch's dotted names.
 """
 import itertools
 from collections import OrderedDict
+from functools import partialmethod
 
 import numpy as np
 
@@ -157,11 +158,8 @@ class Module:
                     tensor.grad = tensor.grad.astype(dtype)
         return self
 
-    def float(self) -> "Module":
-        return self.to(np.float32)
-
-    def double(self) -> "Module":
-        return self.to(np.float64)
+    float = partialmethod(to, np.float32)
+    double = partialmethod(to, np.float64)
 
     # ---- walking the tree --------------------------------------------------
     def named_modules(self, memo=None, prefix=""):

@@ -31,6 +31,17 @@ for _name in ("matmul exp log sqrt abs relu sigmoid tanh sin cos erf maximum min
               "squeeze unsqueeze expand repeat flip gather masked_fill tril triu softmax "
               "log_softmax").split():
     setattr(_Tensor, _name, globals()[_name])
-_Tensor.view = reshape
-_Tensor.clamp = clip
+_Tensor.view, _Tensor.clamp = reshape, clip
+
+
+def _swapped(op):
+    """op with its operands swapped: a reflected operator (2 - t calls t.__rsub__(2))."""
+    return lambda self, other: op(other, self)
+
+
+# The operators are the ops too; each reflected one is its op swapped.
+for _name, _op in dict(add=add, sub=sub, mul=mul, truediv=div, pow=pow, matmul=matmul).items():
+    setattr(_Tensor, f"__{_name}__", _op)
+    setattr(_Tensor, f"__r{_name}__", _swapped(_op))
+_Tensor.__getitem__, _Tensor.__neg__ = getitem, neg
 from minigrad.ops.normalization import layer_norm, group_norm, instance_norm  # noqa: F401,E402

@@ -5,11 +5,8 @@ form) broadcast against it; reduction 'mean' | 'sum' | 'none' as the other losse
 """
 import math
 
-import numpy as np
-
-from minigrad.ops.common import as_tensor, broadcast_shape, check_float
 from minigrad.ops.elementwise import maximum
-from minigrad.ops.loss import _check_reduction, reduce_losses
+from minigrad.ops.loss import elementwise_operands, reduce_losses
 
 # PyTorch clamps each log at -100, so that a probability of exactly 0 or 1 gives a
 # finite loss. The input is clipped first as well (at a value whose log is about
@@ -18,28 +15,10 @@ _LOG_FLOOR = -100.0
 _CLIP_FLOOR = math.exp(_LOG_FLOOR)
 
 
-def _checked(op, input, target, weight, reduction, pos_weight=None):
-    """reduction checked; target, weight, pos_weight as tensors of input's dtype
-    (the weights None when not given)."""
-    _check_reduction(op, reduction)
-    check_float(op, input, "input")
-    target = as_tensor(target, like=input)
-    if target.shape != input.shape:
-        raise ValueError(f"{op}: target of shape {target.shape} must have the input's shape "
-                         f"{input.shape}")
-    tensors = [target]
-    for name, value in (("weight", weight), ("pos_weight", pos_weight)):
-        if value is not None:
-            value = as_tensor(value, like=input)
-            broadcast_shape(f"{op}: {name} of shape {value.shape} does not broadcast against the "
-                            f"input {input.shape}", value.shape, input.shape)
-        tensors.append(value)
-    return tensors
-
-
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """-(t log p + (1 - t) log(1 - p)) for probabilities p in [0, 1]."""
-    target, weight, _ = _checked("binary_cross_entropy", input, target, weight, reduction)
+    target, weight = elementwise_operands("binary_cross_entropy", input, target, reduction,
+                                          weight=weight)
     if ((input.data < 0) | (input.data > 1)).any():
         raise ValueError("binary_cross_entropy: every input must be a probability in [0, 1] "
                          f"(got values from {input.data.min()} to {input.data.max()}); "
@@ -60,8 +39,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     pos_weight (broadcast along the last axis, usually one per class) scales the
     positive targets' term.
     """
-    target, weight, pos_weight = _checked("binary_cross_entropy_with_logits", input, target,
-                                          weight, reduction, pos_weight)
+    target, weight, pos_weight = elementwise_operands(
+        "binary_cross_entropy_with_logits", input, target, reduction, weight=weight,
+        pos_weight=pos_weight)
     softplus_neg = maximum(-input, 0) + (1 + (-input.abs()).exp()).log()
     scale = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
     return reduce_losses((1 - target) * input + scale * softplus_neg, reduction, weight)

@@ -49,10 +49,8 @@ def pair_of_tensors(a, b, op="op", true_division=False):
     """Both operands of a binary op as Tensors of one dtype kind: a float
     operand makes the other one float (its dtype), and true division of two
     integer or boolean operands is done in float32, as in PyTorch."""
-    if isinstance(a, Tensor):
-        a, b = a, as_tensor(b, like=a, op=op)
-    else:
-        a, b = as_tensor(a, like=b, op=op), b
+    b = as_tensor(b, like=a, op=op) if isinstance(a, Tensor) else b
+    a = as_tensor(a, like=b, op=op)              # a itself when a Tensor, else a constant like b
     if true_division:
         a, b = to_float(a), to_float(b)
     if a.dtype.kind == "f" and b.dtype.kind != "f":
@@ -132,13 +130,17 @@ def resolve_keepdims(keepdims, keepdim=None) -> bool:
     return bool(keepdim) if keepdim is not None else bool(keepdims)
 
 
-def pair(value, name: str) -> tuple:
-    """An int or a pair of ints -> (h, w); anything else is a TypeError/ValueError."""
-    if is_int(value):
-        return int(value), int(value)
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(map(is_int, value)):
-        return int(value[0]), int(value[1])
-    raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+def int_tuple(value, name: str, length: int = 2, at_least: int = None) -> tuple:
+    """An int, or a tuple or list of `length` ints, as a `length`-tuple: a conv's or a
+    pool's kernel_size, stride, ... as (h, w), or Conv1d's as (k,). An entry below
+    `at_least` (when given) is a ValueError; anything else but ints a TypeError."""
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * length
+    if len(values) != length or not all(map(is_int, values)):
+        wanted = "a pair of ints" if length == 2 else f"a tuple of length {length}"
+        raise TypeError(f"{name} must be an int or {wanted}, got {value!r}")
+    if at_least is not None and min(values) < at_least:
+        raise ValueError(f"{name} must be at least {at_least}, got {value!r}")
+    return tuple(int(v) for v in values)
 
 
 def positive_int(value, name: str, at_least: int = 1) -> int:

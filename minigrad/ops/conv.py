@@ -7,7 +7,7 @@ arguments, normalises ints to (h, w) pairs and links the kernels to autograd.
 Every check runs before any work, and errors name the numbers involved.
 """
 from minigrad.autograd import Function
-from minigrad.ops.common import check_same_float_dtype, check_window_fits, pair
+from minigrad.ops.common import check_same_float_dtype, check_window_fits, int_tuple
 from minigrad.kernels import conv as conv_kernels
 
 
@@ -42,11 +42,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     Reached through conv_forms.conv2d, the public door, which has checked the
     ranks, the channels (for every group) and the bias; this checks the rest.
     """
-    stride, padding = pair(stride, "stride"), pair(padding, "padding")
-    dilation = pair(dilation, "dilation")
-    if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
-        raise ValueError(f"conv2d: stride {stride} and dilation {dilation} must be >= 1 "
-                         f"and padding {padding} >= 0")
+    stride = int_tuple(stride, "conv2d: stride", at_least=1)
+    padding = int_tuple(padding, "conv2d: padding", at_least=0)
+    dilation = int_tuple(dilation, "conv2d: dilation", at_least=1)
     check_same_float_dtype("conv2d", input=x, weight=weight, bias=bias)
     check_window_fits("conv2d", x.shape, weight.shape[2:], padding, dilation)
     inputs = (x, weight) if bias is None else (x, weight, bias)

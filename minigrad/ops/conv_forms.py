@@ -8,41 +8,41 @@ their backward from conv2d's, getitem's, pad's and cat's.
                      OH = (H - 1) * stride - 2 * padding + dilation * (kh - 1) + output_padding + 1
 """
 from minigrad.ops import conv as core
-from minigrad.ops.common import check_bias, is_int, pair
+from minigrad.ops.common import check_bias, int_tuple, is_int
 from minigrad.ops.shape import cat, flip, pad, permute, reshape, squeeze, unsqueeze
 
 PADDING_STRINGS = ("same", "valid")
 
 
-def _positive_int(value, name):
-    if not is_int(value) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
+def _check_ranks(op, x, weight, rank):
+    """The input and the weight both `rank`-D (their layouts: the docstrings above)."""
+    if x.ndim != rank or weight.ndim != rank:
+        raise ValueError(f"{op} expects a {rank}-D input and a {rank}-D weight, got shapes "
+                         f"{x.shape} and {weight.shape}")
 
 
-def _check_groups(op, x, weight, groups, in_axis, out_axis):
-    """in_channels and out_channels must both divide into `groups` (x, weight: 4-D)."""
+def _checked_groups(op, x, weight, groups, in_axis):
+    """groups, a positive int that divides the input channels and the weight's dimension 0,
+    with input channels that match the weight (x, weight: 4-D; in_axis: the weight's axis
+    of input channels, 1 for a convolution, 0 for a transposed one)."""
+    if not is_int(groups) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
     in_per_group = weight.shape[in_axis] * (groups if in_axis == 1 else 1)
     if x.shape[1] != in_per_group:
         raise ValueError(f"{op}: input has {x.shape[1]} channels but the weight {weight.shape} "
                          f"with groups={groups} expects {in_per_group} input channels")
-    if weight.shape[out_axis] % groups or x.shape[1] % groups:
+    if weight.shape[0] % groups or x.shape[1] % groups:
         raise ValueError(f"{op}: groups={groups} must divide both the input channels "
-                         f"({x.shape[1]}) and the weight's dimension {out_axis} "
-                         f"({weight.shape[out_axis]})")
+                         f"({x.shape[1]}) and the weight's dimension 0 ({weight.shape[0]})")
+    return int(groups)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution with PyTorch's full argument list; padding an int, a pair,
     'valid' (none) or 'same' (stride 1 only; an even kernel pads one more at the end).
     The ranks, channels and bias are checked here; ops/conv.py::conv2d checks the rest."""
-    groups = _positive_int(groups, "conv2d: groups")
-    if x.ndim != 4:
-        raise ValueError(f"conv2d expects a 4-D input (N, C, H, W), got shape {x.shape}")
-    if weight.ndim != 4:
-        raise ValueError("conv2d expects a 4-D weight (out_channels, in_channels / groups, kh, "
-                         f"kw), got shape {weight.shape}")
-    _check_groups("conv2d", x, weight, groups, in_axis=1, out_axis=0)
+    _check_ranks("conv2d", x, weight, 4)
+    groups = _checked_groups("conv2d", x, weight, groups, in_axis=1)
     check_bias("conv2d", bias, weight.shape[0], "output channels")
     if isinstance(padding, str):
         if padding not in PADDING_STRINGS:
@@ -50,9 +50,10 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                              f"{PADDING_STRINGS}, got {padding!r}")
         totals = [0, 0]
         if padding == "same":        # PyTorch's: dilation * (k - 1) in all, the odd one at the end
-            if pair(stride, "stride") != (1, 1):
+            if int_tuple(stride, "conv2d: stride") != (1, 1):
                 raise ValueError(f"conv2d: padding='same' needs stride 1, got stride={stride}")
-            totals = [d * (k - 1) for k, d in zip(weight.shape[2:], pair(dilation, "dilation"))]
+            dilations = int_tuple(dilation, "conv2d: dilation")
+            totals = [d * (k - 1) for k, d in zip(weight.shape[2:], dilations)]
         before, after = [t // 2 for t in totals], [t - t // 2 for t in totals]
         padding = tuple(before)
         if before != after:          # asymmetric: pad explicitly, then convolve unpadded
@@ -66,23 +67,15 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return cat(outputs, dim=1)
 
 
-def _single(value, name):
-    if isinstance(value, (tuple, list)) and len(value) == 1:
-        value = value[0]
-    if not is_int(value):
-        raise TypeError(f"conv1d: {name} must be an int, got {value!r}")
-    return int(value)
-
-
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution as a 2-D one over a height-1 image: x (N, C, L) -> (N, O, OL)."""
-    if x.ndim != 3 or weight.ndim != 3:
-        raise ValueError(f"conv1d expects a 3-D input (N, C, L) and weight (O, C / groups, k), "
-                         f"got shapes {x.shape} and {weight.shape}")
-    stride, dilation = _single(stride, "stride"), _single(dilation, "dilation")
-    padding = padding if isinstance(padding, str) else (0, _single(padding, "padding"))
-    return squeeze(conv2d(unsqueeze(x, 2), unsqueeze(weight, 2), bias, (1, stride), padding,
-                          (1, dilation), groups), 2)
+    _check_ranks("conv1d", x, weight, 3)
+    stride = (1,) + int_tuple(stride, "conv1d: stride", length=1)
+    dilation = (1,) + int_tuple(dilation, "conv1d: dilation", length=1)
+    if not isinstance(padding, str):
+        padding = (0,) + int_tuple(padding, "conv1d: padding", length=1)
+    return squeeze(conv2d(unsqueeze(x, 2), unsqueeze(weight, 2), bias, stride, padding,
+                          dilation, groups), 2)
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
@@ -94,20 +87,15 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     more, and the trailing stride - 1 zeros fewer, at the bottom/right), then
     conv2d with the weight flipped in space and its in/out axes swapped per group.
     """
-    groups = _positive_int(groups, "conv_transpose2d: groups")
-    stride, padding = pair(stride, "stride"), pair(padding, "padding")
-    output_padding, dilation = pair(output_padding, "output_padding"), pair(dilation, "dilation")
-    if x.ndim != 4 or weight.ndim != 4:
-        raise ValueError(f"conv_transpose2d expects a 4-D input and weight, got shapes {x.shape} "
-                         f"and {weight.shape}")
-    _check_groups("conv_transpose2d", x, weight, groups, in_axis=0, out_axis=0)
-    if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0 or min(output_padding) < 0:
-        raise ValueError(f"conv_transpose2d: stride {stride} and dilation {dilation} must be "
-                         f">= 1, padding {padding} and output_padding {output_padding} >= 0")
-    for op_, s, d in zip(output_padding, stride, dilation):
-        if op_ >= s and op_ >= d:
-            raise ValueError(f"conv_transpose2d: output_padding {output_padding} must be smaller "
-                             f"than stride {stride} or dilation {dilation}")
+    stride = int_tuple(stride, "conv_transpose2d: stride", at_least=1)
+    padding = int_tuple(padding, "conv_transpose2d: padding", at_least=0)
+    output_padding = int_tuple(output_padding, "conv_transpose2d: output_padding", at_least=0)
+    dilation = int_tuple(dilation, "conv_transpose2d: dilation", at_least=1)
+    _check_ranks("conv_transpose2d", x, weight, 4)
+    groups = _checked_groups("conv_transpose2d", x, weight, groups, in_axis=0)
+    if any(o >= s and o >= d for o, s, d in zip(output_padding, stride, dilation)):
+        raise ValueError(f"conv_transpose2d: output_padding {output_padding} must be smaller "
+                         f"than stride {stride} or dilation {dilation}")
     n, c, h, w = x.shape
     kernel = weight.shape[2:]
     sizes = [(i - 1) * s - 2 * p + d * (k - 1) + o + 1 for i, s, p, d, k, o in

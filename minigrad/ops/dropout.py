@@ -30,7 +30,7 @@ def check_probability(p) -> float:
     return float(p)
 
 
-def dropout(x, p=0.5, training=True, mask=None):
+def dropout(x, p=0.5, training=True, *, mask=None):
     """Zero elements of x with probability p (training only); identity otherwise.
 
     mask: optional boolean keep-mask of x's shape (True = keep) used instead of

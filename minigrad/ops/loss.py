@@ -13,7 +13,7 @@ subtracts each row's maximum first, so logits of +-3e4 stay finite in float32.
 import numpy as np
 
 from minigrad.autograd import Function
-from minigrad.ops.common import as_tensor, check_float, is_int, is_real, raw
+from minigrad.ops.common import as_tensor, broadcast_shape, check_float, is_int, is_real, raw
 from minigrad.ops.select import where
 from minigrad.ops.softmax import log_softmax_array
 from minigrad.tensor import Tensor
@@ -26,16 +26,6 @@ def _as_rows(x: Tensor) -> Tensor:
     if x.ndim <= 2:
         return x.reshape(1, -1) if x.ndim == 1 else x
     return x.permute(0, *range(2, x.ndim), 1).reshape(-1, x.shape[1])
-
-
-def _reduce(losses: np.ndarray, reduction: str, target_shape: tuple, count) -> np.ndarray:
-    """'mean' divides by `count`, the non-ignored targets: every target ignored
-    gives nan, as in PyTorch."""
-    if reduction == "none":
-        return losses.reshape(target_shape)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        total = losses.sum() if reduction == "sum" else losses.sum() / losses.dtype.type(count)
-    return np.asarray(total, dtype=losses.dtype)
 
 
 def _scale_rows(grad_rows: np.ndarray, grad: np.ndarray, reduction: str, count: int) -> None:
@@ -73,7 +63,7 @@ class CrossEntropy(Function):
         if label_smoothing:
             losses = (1 - label_smoothing) * losses - label_smoothing * log_probs.mean(axis=1)
         losses = np.where(self.valid, losses, losses.dtype.type(0))
-        return _reduce(losses, reduction, target.shape, self.count)
+        return reduce_losses(losses.reshape(target.shape), reduction, count=self.count)
 
     def backward(self, grad):
         grad_rows = np.exp(self.saved_arrays[0])                                     # softmax
@@ -86,10 +76,11 @@ class CrossEntropy(Function):
 
 
 def reduce_losses(losses, reduction, weight=None, count=None):
-    """Per-element losses (a Tensor), optionally weighted, reduced: composed ops.
+    """Per-element losses, optionally weighted, reduced: composed ops on a Tensor, or
+    numpy's on an array (CrossEntropy's forward; the same methods and operators).
 
-    'mean' divides by `count` when it is given (nll_loss: the targets not ignored;
-    with none left, 0 / 0 is nan, as in PyTorch), else by the number of losses."""
+    'mean' divides by `count` when it is given (the targets not ignored; with
+    none left, 0 / 0 is nan, as in PyTorch), else by the number of losses."""
     if weight is not None:
         losses = losses * weight
     if reduction == "none":
@@ -102,15 +93,38 @@ def reduce_losses(losses, reduction, weight=None, count=None):
 
 # ---------------------------------------------------------------- argument checks
 
-def _check_reduction(op, reduction):
+def check_reduction(op, reduction):
+    """The check every loss function and loss module makes of its reduction."""
     if reduction not in REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def elementwise_operands(op, input, target, reduction, **weights) -> list:
+    """The checks of the losses that compare input and target element by element (mse,
+    the binary cross-entropies): the reduction, a float input, a target of its shape,
+    weights that broadcast against it. -> [target, *weights] as tensors of the input's
+    dtype (a weight None when not given)."""
+    check_reduction(op, reduction)
+    check_float(op, input, "input")
+    target = as_tensor(target, like=input)
+    if target.shape != input.shape:
+        raise ValueError(f"{op}: input of shape {input.shape} and target of shape "
+                         f"{target.shape} differ; the target must have the input's shape "
+                         "(broadcasting them is almost always a bug; reshape one explicitly)")
+    tensors = [target]
+    for name, value in weights.items():
+        if value is not None:
+            value = as_tensor(value, like=input)
+            broadcast_shape(f"{op}: {name} of shape {value.shape} does not broadcast against the "
+                            f"input {input.shape}", value.shape, input.shape)
+        tensors.append(value)
+    return tensors
 
 
 def _class_targets(op: str, input: Tensor, target, ignore_index, reduction) -> np.ndarray:
     """Validate the reduction, and integer class-index targets against input (.., C, ..);
     return the targets as intp."""
-    _check_reduction(op, reduction)
+    check_reduction(op, reduction)
     if input.dtype.kind != "f":
         raise TypeError(f"{op} needs float scores, got input of dtype {input.dtype}")
     if input.ndim == 0:
@@ -167,11 +181,5 @@ def nll_loss(log_probs, targets, reduction="mean", *, ignore_index=-100):
 
 def mse_loss(input, target, reduction="mean"):
     """Mean squared error; input and target must have the same shape."""
-    _check_reduction("mse_loss", reduction)
-    target = as_tensor(target, like=input)
-    if input.shape != target.shape:
-        raise ValueError(f"mse_loss: input of shape {input.shape} and target of shape "
-                         f"{target.shape} differ (broadcasting them is almost always a bug; "
-                         "reshape one explicitly)")
-    check_float("mse_loss", input, "input")
+    (target,) = elementwise_operands("mse_loss", input, target, reduction)
     return reduce_losses((input - target) ** 2, reduction)

@@ -10,7 +10,7 @@ import numpy as np
 
 from minigrad.autograd import Function
 from minigrad.kernels import pool as pool_kernels
-from minigrad.ops.common import check_float, check_window_fits, is_int, pair
+from minigrad.ops.common import check_float, check_window_fits, int_tuple, is_int
 from minigrad.tensor import Tensor
 
 
@@ -37,15 +37,12 @@ class AvgPool2d(Function):
 def _pool_arguments(op, x, kernel_size, stride, padding):
     """kernel_size/stride/padding as pairs (stride None -> kernel_size), checked against x:
     the keyword arguments of the pool ops."""
-    kernel = pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None else pair(stride, "stride")
-    padding = pair(padding, "padding")
+    kernel = int_tuple(kernel_size, f"{op}: kernel_size", at_least=1)
+    stride = kernel if stride is None else int_tuple(stride, f"{op}: stride", at_least=1)
+    padding = int_tuple(padding, f"{op}: padding", at_least=0)
     if x.ndim != 4:
         raise ValueError(f"{op} expects a 4-D input (N, C, H, W), got shape {x.shape}")
     check_float(op, x, "input")
-    if min(kernel) < 1 or min(stride) < 1 or min(padding) < 0:
-        raise ValueError(f"{op}: kernel_size {kernel} and stride {stride} must be >= 1, "
-                         f"padding {padding} >= 0")
     if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:
         raise ValueError(f"{op}: padding {padding} must be at most half of kernel_size {kernel}")
     check_window_fits(op, x.shape, kernel, padding)

@@ -32,40 +32,36 @@ class Adam(Optimizer):
 
     @no_grad()
     def step(self) -> None:
-        for group in self.param_groups:
+        for group, p in self._params_with_grad():
             lr, eps, weight_decay = (float(group[k]) for k in ("lr", "eps", "weight_decay"))
             beta1, beta2 = (float(b) for b in group["betas"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state.setdefault(p, {})
-                if not state:
-                    state.update(step=0, exp_avg=np.zeros_like(p.data),
-                                 exp_avg_sq=np.zeros_like(p.data))
-                state["step"] += 1
-                m, v, t = state["exp_avg"], state["exp_avg_sq"], state["step"]
+            state = self.state.setdefault(p, {})
+            if not state:
+                state.update(step=0, exp_avg=np.zeros_like(p.data),
+                             exp_avg_sq=np.zeros_like(p.data))
+            state["step"] += 1
+            m, v, t = state["exp_avg"], state["exp_avg_sq"], state["step"]
 
-                g = p.grad
-                if weight_decay != 0 and self.decoupled_weight_decay:
-                    p.mul_(1 - lr * weight_decay)
-                elif weight_decay != 0:
-                    g = g + weight_decay * p.data
+            g = p.grad
+            if weight_decay != 0 and self.decoupled_weight_decay:
+                p.mul_(1 - lr * weight_decay)
+            elif weight_decay != 0:
+                g = g + weight_decay * p.data
 
-                work = np.subtract(g, m)                  # m += (1 - beta1) * (g - m)
-                work *= 1 - beta1
-                m += work
-                np.multiply(g, g, out=work)               # v = beta2 * v + (1 - beta2) * g^2
-                work *= 1 - beta2
-                v *= beta2
-                v += work
+            work = np.subtract(g, m)                  # m += (1 - beta1) * (g - m)
+            work *= 1 - beta1
+            m += work
+            np.multiply(g, g, out=work)               # v = beta2 * v + (1 - beta2) * g^2
+            work *= 1 - beta2
+            v *= beta2
+            v += work
 
-                step_size = lr / (1 - beta1 ** t)
-                denom = np.sqrt(v, out=work)
-                denom /= math.sqrt(1 - beta2 ** t)
-                denom += eps
-                update = np.divide(m, denom, out=work)
-                update *= -step_size
-                p.add_(update)                            # in place: bumps p._version
+            denom = np.sqrt(v, out=work)
+            denom /= math.sqrt(1 - beta2 ** t)
+            denom += eps
+            update = np.divide(m, denom, out=work)
+            update *= -lr / (1 - beta1 ** t)          # the bias-corrected step size
+            p.add_(update)                            # in place: bumps p._version
 
 
 class AdamW(Adam):

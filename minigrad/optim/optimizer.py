@@ -58,6 +58,11 @@ class Optimizer:
     def _params(self):
         return (p for group in self.param_groups for p in group["params"])
 
+    def _params_with_grad(self):
+        """(group, p) for every parameter that has a gradient: what step() updates."""
+        return ((group, p) for group in self.param_groups for p in group["params"]
+                if p.grad is not None)
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Drop every gradient (set_to_none=True, the default) or fill it with zeros."""
         for p in self._params():

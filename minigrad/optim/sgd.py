@@ -21,23 +21,20 @@ class SGD(Optimizer):
 
     @no_grad()
     def step(self) -> None:
-        for group in self.param_groups:
+        for group, p in self._params_with_grad():
             # Python floats: a numpy float64 scalar would turn float32 arrays into float64
             lr, momentum, dampening = (float(group[k]) for k in ("lr", "momentum", "dampening"))
             weight_decay, nesterov = float(group["weight_decay"]), group["nesterov"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad
-                if weight_decay != 0:
-                    g = g + weight_decay * p.data          # a new array: p.grad is left as it was
-                if momentum != 0:
-                    state = self.state.setdefault(p, {})
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = state["momentum_buffer"] = g.copy()
-                    else:
-                        buf *= momentum
-                        buf += g if dampening == 0 else (1 - dampening) * g
-                    g = g + momentum * buf if nesterov else buf
-                p.sub_(g, alpha=lr)                        # in place: bumps p._version
+            g = p.grad
+            if weight_decay != 0:
+                g = g + weight_decay * p.data          # a new array: p.grad is left as it was
+            if momentum != 0:
+                state = self.state.setdefault(p, {})
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = state["momentum_buffer"] = g.copy()
+                else:
+                    buf *= momentum
+                    buf += g if dampening == 0 else (1 - dampening) * g
+                g = g + momentum * buf if nesterov else buf
+            p.sub_(g, alpha=lr)                        # in place: bumps p._version
