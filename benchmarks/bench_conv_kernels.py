@@ -259,9 +259,9 @@ def conv_variants(torch, rng, rounds):
         funcs = {"torch fwd": (apply_default, lambda: F.conv2d(xt, wt, None, one, pad1)),
                  "torch f+b": (apply_default, torch_fb)}
         apply_default()
-        cols = conv2d_forward(x, w, None, one, pad1, one)[1][0]
-        chosen = ("direct" if cols.shape[0] <= fast_conv._SMALL_K else
-                  "blas wide" if cols.shape[1] > dy[:, 0].size else "blas exact")
+        saved = conv2d_forward(x, w, None, one, pad1, one)[1][0]
+        _, OW, OWc = fast_conv._sizes(xs, ws[2:], one, pad1, one)
+        chosen = "direct" if saved.ndim == 2 else "blas wide" if OWc > OW else "blas exact"
         for variant in VARIANTS:
             setup = forced(variant)[0]
             funcs[variant + " fwd"] = (setup, lambda: conv2d_forward(x, w, None, one, pad1, one))

@@ -1,6 +1,7 @@
 """2-D convolution on plain arrays, numba version: one column matrix, two ways to multiply it.
 
-The names, signatures and cache fields are those of minigrad/kernels/reference/conv.py.
+The names, signatures and cache fields are those of minigrad/kernels/reference/conv.py
+(the cache's first array differs: see conv2d_forward).
 
 Layouts follow PyTorch: x (N, C, H, W), weight (O, C, kh, kw), bias (O,),
 out (N, O, OH, OW). kernel, stride, padding and dilation are pairs (the caller
@@ -25,10 +26,12 @@ conv2d_forward and conv2d_backward dispatch by K (each variant's docstring has
 the measurement behind it, benchmarks/README.md the whole story):
 
 * K <= _SMALL_K (conv1: one input channel, K = 9): numba loops, direct, for
-  the forward and the weight gradient. A BLAS product with 9 rows is slow,
-  and the loops write out (N, O, OH, OW) with no reorder pass.
-* otherwise (conv2: K = 144): one BLAS product on wide rows, then one pass
-  that drops the wide columns and reorders (O, N, ...) to (N, O, ...).
+  the forward and the weight gradient. A BLAS product with 9 rows is slow, and
+  the loops write out (N, O, OH, OW) with no reorder pass. The cache keeps cols.
+* otherwise (conv2: K = 144): BLAS, a block of images at a time, so that each
+  block's cols is still in cache when the product reads it, then one pass that
+  drops the wide columns and reorders (O, N, ...) to (N, O, ...). The cache
+  keeps x, not the 8 MB of cols: the backward gathers each block again.
 
 The input gradient is W2.T @ dy2 a block of images at a time, each block
 scatter-added back (the adjoint of the gather) while it is in cache.
@@ -49,7 +52,7 @@ _conv_output_size = jit()(conv_output_size)
 _SMALL_K = 12
 # Wide rows while the padded width is at most this many times OW.
 _WIDE_MAX = 1.25
-# The input gradient's column matrix is made this many bytes at a time.
+# The BLAS variant makes its column matrix this many bytes at a time (so it stays in cache).
 _BLOCK_BYTES = 1 << 20
 
 
@@ -203,36 +206,51 @@ def _small_weight_grad(cols, dy3, acc):
 
 # ---------------------------------------------------------------- the column matrix
 
-def _columns(x, kernel, stride, padding, dilation, OH, OWc, rows=0):
-    """x (N, C, H, W) -> cols (K, N, OH*OWc) (the module docstring's map),
-    followed by zero rows up to `rows` rows."""
+def _padded(x, padding):
+    """x (N, C, H, W) -> xp (N, C, H + 2ph + 1, W + 2pw): zeros around, one spare zero row."""
     N, C, H, W = x.shape
     ph, pw = padding
     xp = np.zeros((N, C, H + 2 * ph + 1, W + 2 * pw), dtype=x.dtype)
     xp[:, :, ph:ph + H, pw:pw + W] = x
-    K = C * kernel[0] * kernel[1]
-    cols = np.empty((max(K, rows), N, OH * OWc), dtype=x.dtype)
-    cols[K:] = 0
+    return xp
+
+
+def _columns(xp, args, OH, OWc, rows):
+    """xp's images -> cols (rows, N, OH*OWc): the module docstring's map, then zero rows."""
+    kernel, stride, _, dilation = args
+    cols = np.empty((rows, xp.shape[0], OH * OWc), dtype=xp.dtype)
+    cols[xp.shape[1] * kernel[0] * kernel[1]:] = 0
     _gather(xp, kernel, stride, dilation, OWc, cols)
     return cols
 
 
-def _output_size(x_shape, kernel, stride, padding, dilation):
-    return (conv_output_size(x_shape[2], kernel[0], stride[0], padding[0], dilation[0]),
-            conv_output_size(x_shape[3], kernel[1], stride[1], padding[1], dilation[1]))
+def _sizes(x_shape, kernel, stride, padding, dilation):
+    """-> (OH, OW, OWc): OWc is the padded width Wp (wide rows) when sw == 1 and
+    Wp <= _WIDE_MAX * OW, else OW."""
+    OH = conv_output_size(x_shape[2], kernel[0], stride[0], padding[0], dilation[0])
+    OW = conv_output_size(x_shape[3], kernel[1], stride[1], padding[1], dilation[1])
+    Wp = x_shape[3] + 2 * padding[1]
+    return OH, OW, (Wp if stride[1] == 1 and Wp <= _WIDE_MAX * OW else OW)
+
+
+def _blocks(N, image_bytes):
+    """Slices of the batch holding about _BLOCK_BYTES of cols each."""
+    step = max(1, _BLOCK_BYTES // image_bytes)
+    return [slice(s, s + step) for s in range(0, N, step)]
 
 
 def im2col(x, kernel, stride, padding, dilation):
     """x (N, C, H, W) -> cols (C*kh*kw, N*OH*OW), same dtype, the reference's layout."""
     args = tuple(kernel), tuple(stride), tuple(padding), tuple(dilation)
-    cols = _columns(np.ascontiguousarray(x), *args, *_output_size(x.shape, *args))
-    return cols.reshape(cols.shape[0], -1)
+    OH, OW, _ = _sizes(x.shape, *args)
+    K = x.shape[1] * args[0][0] * args[0][1]
+    return _columns(_padded(np.ascontiguousarray(x), args[2]), args, OH, OW, K).reshape(K, -1)
 
 
 def col2im(cols, x_shape, kernel, stride, padding, dilation):
     """cols (C*kh*kw, N*OH*OW) -> dx (N, C, H, W), same dtype: the adjoint of im2col."""
     args = tuple(kernel), tuple(stride), tuple(padding), tuple(dilation)
-    OH, OW = _output_size(x_shape, *args)
+    OH, OW, _ = _sizes(x_shape, *args)
     dx = np.empty(tuple(x_shape), dtype=cols.dtype)
     cols = np.ascontiguousarray(cols).reshape(cols.shape[0], x_shape[0], OH * OW)
     _scatter(cols, *args, OW, dx)
@@ -243,64 +261,66 @@ def col2im(cols, x_shape, kernel, stride, padding, dilation):
 
 def _forward_direct(x, w2, bias, args, OH, OW):
     """K = C*kh*kw <= _SMALL_K (conv1 of the main example, K = 9): reference-layout
-    cols, then _small_forward writes (N, O, OH, OW) itself. On conv1 it measured
-    0.35 ms against 0.50 ms for BLAS + reorder (one thread, benchmarks/README.md)."""
+    cols, kept for the weight gradient, then _small_forward writes (N, O, OH, OW).
+    Conv1, one thread: 0.33 ms against 0.39 ms for _forward_blas."""
     N, (O, K) = x.shape[0], w2.shape
     K3 = -(-K // 3) * 3
-    cols = _columns(x, *args, OH, OW, rows=K3)
+    cols = _columns(_padded(x, args[2]), args, OH, OW, K3)
     w3 = np.zeros((O, K3), dtype=x.dtype)
     w3[:, :K] = w2
     out = np.empty((N, O, OH, OW), dtype=x.dtype)
     _small_forward(cols, w3, bias, out.reshape(N, O, OH * OW))
-    return out, cols[:K]
+    return out, cols[:K].reshape(K, -1)
 
 
 def _forward_blas(x, w2, bias, args, OH, OW):
-    """Every other K (conv2, K = 144): wide rows when sw == 1 and Wp <= _WIDE_MAX * OW,
-    one BLAS product, then the pass that drops the wide columns and reorders to
-    (N, O, OH, OW). (Blocks of images, one product each, measured no faster here.)"""
+    """Every other K (conv2, K = 144): a block of images at a time, cols (wide rows
+    when _sizes allows) into a fresh block that stays in cache, one BLAS product,
+    and the pass that drops the wide columns and reorders to (N, O, OH, OW). Keeps
+    x, not cols: the backward gathers again. Conv2, one thread: 1.5 ms against
+    2.5 ms for one product over the whole batch's cols (8 MB written to memory and
+    read back); 12 ms against 23 ms at batch 500."""
     N, (O, K) = x.shape[0], w2.shape
-    Wp = x.shape[3] + 2 * args[2][1]
-    OWc = Wp if args[1][1] == 1 and Wp <= _WIDE_MAX * OW else OW
-    cols = _columns(x, *args, OH, OWc)
-    y = w2 @ cols.reshape(K, -1)
+    _, _, OWc = _sizes(x.shape, *args)
+    xp = _padded(x, args[2])
     out = np.empty((N, O, OH, OW), dtype=x.dtype)
-    _transpose(y.reshape(O, N, OH, OWc), bias, out)
-    return out, cols
+    for s in _blocks(N, K * OH * OWc * x.itemsize):
+        y = w2 @ _columns(xp[s], args, OH, OWc, K).reshape(K, -1)
+        _transpose(y.reshape(O, -1, OH, OWc), bias, out[s])
+    return out, x
 
 
 def _weight_grad_direct(cols, dy):
-    """K <= _SMALL_K, reference-layout cols: _small_weight_grad on dy as it comes,
-    no reorder. Conv1: 0.6 ms against 0.75 ms for the reorder + BLAS product."""
+    """K <= _SMALL_K, the cached cols: _small_weight_grad on dy as it comes, no
+    reorder. Conv1, two threads: 0.41 ms against 0.54 ms for the reorder + BLAS
+    product (which runs on one thread at this shape)."""
     (K, N, L), O = cols.shape, dy.shape[1]
     acc = np.zeros((-(-O // 4) * 4, K, L), dtype=cols.dtype)
     _small_weight_grad(cols, dy.reshape(N, O, L), acc)
     return acc[:O].sum(axis=2, dtype=np.float64).astype(cols.dtype)
 
 
-def _weight_grad_blas(cols, dy2):
-    """Every other case: one BLAS product on the reordered gradient. (Blocks bring
-    nothing here: the long dimension is the one summed over.)"""
-    K, O = cols.shape[0], dy2.shape[0]
-    # Same product either way round; OpenBLAS measured 15-20 % faster with the
-    # operand that has more rows on the left.
-    if K > O:
-        return np.ascontiguousarray((cols.reshape(K, -1) @ dy2.reshape(O, -1).T).T)
-    return dy2.reshape(O, -1) @ cols.reshape(K, -1).T
-
-
-def _input_grad(dy2, weight, x_shape, args, OWc):
-    """dx, a block of images at a time: dcols = W2.T @ dy2 into about _BLOCK_BYTES, then
-    the scatter while that block is in cache. (On conv2 one product for the whole
-    batch, writing 8 MB, took 1.5-1.8x as long as the eight 1 MB blocks.)"""
-    O, N, L = dy2.shape
-    w2t = np.ascontiguousarray(weight).reshape(O, -1).T
-    dx = np.empty(tuple(x_shape), dtype=dy2.dtype)
-    step = max(1, _BLOCK_BYTES // (w2t.shape[0] * L * dy2.itemsize))
-    for s in range(0, N, step):
-        dcols = w2t @ dy2[:, s:s + step].reshape(O, -1)
-        _scatter(dcols.reshape(w2t.shape[0], -1, L), *args, OWc, dx[s:s + step])
-    return dx
+def _backward_blocks(dy, x_shape, xp, weight, args, OWc, need_dx):
+    """The BLAS backward, a block of images at a time: dy reordered to dy2 (O, N,
+    OH*OWc) once; per block, when xp is given, its cols gathered again for
+    dW += dy2 @ cols.T, and dcols = W2.T @ dy2 scatter-added into dx while it is in
+    cache. (On conv2 one product for the whole batch's dcols, writing 8 MB, took
+    1.5-1.8x as long as the blocks.) -> (dx or None, dW (O, K))."""
+    N, O, OH, OW = dy.shape
+    K = weight.size // O
+    dy2 = (np.zeros if OWc > OW else np.empty)((O, N, OH, OWc), dtype=dy.dtype)
+    _transpose(dy, np.zeros(N, dtype=dy.dtype), dy2)
+    dy2 = dy2.reshape(O, N, OH * OWc)
+    w2t = np.ascontiguousarray(weight).reshape(O, K).T
+    dwt = np.zeros((K, O), dtype=dy.dtype)
+    dx = np.empty(x_shape, dtype=dy.dtype) if need_dx else None
+    for s in _blocks(N, K * OH * OWc * dy.itemsize):
+        g = dy2[:, s].reshape(O, -1)
+        if xp is not None:
+            dwt += _columns(xp[s], args, OH, OWc, K).reshape(K, -1) @ g.T
+        if need_dx:
+            _scatter((w2t @ g).reshape(K, -1, OH * OWc), *args, OWc, dx[s])
+    return dx, dwt.T
 
 
 # ---------------------------------------------------------------- the convolution
@@ -310,10 +330,10 @@ def conv2d_forward(x, weight, bias, stride, padding, dilation):
     -> (out (N, O, OH, OW), cache).
 
     x, weight and bias must share one float dtype; out has it too. cache is a
-    tuple (cols, x_shape, weight, has_bias, stride, padding, dilation): the
-    column matrix (C*kh*kw, N*OH*OWc) is kept for the weight gradient and the
-    weight (a reference, not a copy) for the input gradient. With OWc = OW
-    (small K, or no wide rows) it is the reference's cache exactly.
+    tuple (saved, x_shape, weight, has_bias, stride, padding, dilation), the
+    reference's fields, where saved is the column matrix (C*kh*kw, N*OH*OW) for
+    the direct variant and x itself for the BLAS one (the weight is a reference,
+    not a copy). So the numpy backend cannot run this backward's cache.
 
     Dispatch by K = C*kh*kw: _forward_direct up to _SMALL_K, else _forward_blas.
     """
@@ -323,9 +343,8 @@ def conv2d_forward(x, weight, bias, stride, padding, dilation):
     w2 = np.ascontiguousarray(weight).reshape(weight.shape[0], -1)
     b = bias if bias is not None else np.zeros(weight.shape[0], dtype=x.dtype)
     forward = _forward_direct if w2.shape[1] <= _SMALL_K else _forward_blas
-    out, cols = forward(x, w2, b, args, OH, OW)
-    cache = (cols.reshape(cols.shape[0], -1), x.shape, weight, bias is not None) + args[1:]
-    return out, cache
+    out, saved = forward(x, w2, b, args, OH, OW)
+    return out, (saved, x.shape, weight, bias is not None) + args[1:]
 
 
 def conv2d_backward(dy, cache, need_dx=True):
@@ -334,30 +353,22 @@ def conv2d_backward(dy, cache, need_dx=True):
 
     dx is None when need_dx is False (e.g. the first layer), which skips one
     matrix product and the scatter; dbias is None when the forward had no bias.
-    Takes the reference's cache too (its cols are the OWc = OW layout).
+    The variant follows the cache: cols (2-D) from _forward_direct, x from _forward_blas.
     """
-    cols, x_shape, weight, has_bias, stride, padding, dilation = cache
-    N, O, OH, OW = dy.shape
-    K = cols.shape[0]
-    OWc = cols.shape[1] // (N * OH)
-    cols = cols.reshape(K, N, OH * OWc)
-    dy = np.ascontiguousarray(dy, dtype=cols.dtype)
-    direct = K <= _SMALL_K
-    dy2 = None
-    if need_dx or not direct:
-        dy2 = (np.zeros if OWc > OW else np.empty)((O, N, OH, OWc), dtype=dy.dtype)
-        _transpose(dy, np.zeros(N, dtype=dy.dtype), dy2)
-        dy2 = dy2.reshape(O, N, OH * OWc)
-    if direct:
-        dweight = _weight_grad_direct(cols, dy)
-    else:
-        dweight = _weight_grad_blas(cols, dy2)
+    saved, x_shape, weight, has_bias, stride, padding, dilation = cache
+    args = tuple(weight.shape[2:]), stride, padding, dilation
+    N, O = dy.shape[:2]
+    dy = np.ascontiguousarray(dy, dtype=weight.dtype)
+    if saved.ndim == 2:        # _forward_direct's cols
+        dweight = _weight_grad_direct(saved.reshape(saved.shape[0], N, -1), dy)
+        dx = None
+        if need_dx:
+            dx = _backward_blocks(dy, x_shape, None, weight, args, dy.shape[3], True)[0]
+    else:                      # _forward_blas's x
+        OWc = _sizes(x_shape, *args)[2]
+        dx, dweight = _backward_blocks(dy, x_shape, _padded(saved, padding), weight, args,
+                                       OWc, need_dx)
     dbias = None
-    if has_bias:   # pairwise sums in the input's dtype per image, then float64 over images
-        dbias = dy.reshape(N, O, -1).sum(axis=2).sum(axis=0, dtype=np.float64)
-        dbias = dbias.astype(dy.dtype)
-    dx = None
-    if need_dx:
-        args = tuple(weight.shape[2:]), stride, padding, dilation
-        dx = _input_grad(dy2, weight, x_shape, args, OWc)
-    return dx, dweight.reshape(weight.shape), dbias
+    if has_bias:   # pairwise sums per image in the input's dtype, then float64 over images
+        dbias = dy.reshape(N, O, -1).sum(axis=2).sum(axis=0, dtype=np.float64).astype(dy.dtype)
+    return dx, np.ascontiguousarray(dweight).reshape(weight.shape), dbias
