@@ -23,9 +23,7 @@ A second table times each convolution variant of the fast backend (the
 direct loops, BLAS on wide rows, BLAS on the reference's rows; the dispatch's
 choice is starred) on the two convolutions of the main example, forward and
 forward+backward, against torch.nn.functional.conv2d through autograd in the
-same process. Each round runs every function in a block of >= 10 ms (so
-PyTorch's spinning OpenMP threads meet few of our calls), the rounds
-alternate, and the table shows the median over rounds (--rounds) per call.
+same process, call by call in turn like the first table: median and best call.
 
 The script re-runs itself once with the glibc malloc settings of PERF_NOTES
 (so fresh multi-MiB outputs do not page-fault on every call), without the
@@ -196,48 +194,41 @@ def build_cases(torch, rng):
 
 CONV_LAYERS = [("conv1", (64, 1, 28, 28), (16, 1, 3, 3), False),
                ("conv2", (64, 16, 14, 14), (32, 16, 3, 3), True)]
-# Each variant as the dispatch's two knobs: (_SMALL_K, _WIDE_MAX).
+# Each variant as the settings of the fast conv's two dispatch knobs (_SMALL_K, _WIDE_MAX).
 VARIANTS = {"direct": (10 ** 9, 0.0), "blas wide": (0, float("inf")), "blas exact": (0, 0.0)}
 
 
-def forced(variant):
-    """Set the fast conv's dispatch knobs to force `variant` (None: the default)."""
-    default = (fast_conv._SMALL_K, fast_conv._WIDE_MAX)
-    knobs = VARIANTS[variant] if variant else default
-
-    def apply():
-        fast_conv._SMALL_K, fast_conv._WIDE_MAX = knobs
-    return apply, default
-
-
-def per_call_rounds(funcs, rounds, block=0.01):
-    """{name: per-call seconds in each round}; each round runs each function for
-    >= `block` seconds, the functions in turn."""
+def blocked_timings(funcs, rounds, block=0.01):
+    """{name: per-call seconds}: in each round every function runs for a block of
+    >= `block` seconds, in turn, and the first call of each block is dropped (it may
+    meet PyTorch's OpenMP threads still spinning after PyTorch's block; see
+    benchmarks/README.md, optimisation 4)."""
     calls = {}
-    for name, (setup, f) in funcs.items():
-        setup()
+    for name, f in funcs.items():
         f()
         start = CLOCK()
         f()
-        calls[name] = max(1, int(block / max(CLOCK() - start, 1e-6)) + 1)
+        calls[name] = 2 + int(block / max(CLOCK() - start, 1e-6))
     times = {name: [] for name in funcs}
     for _ in range(rounds):
-        for name, (setup, f) in funcs.items():
-            setup()
-            start = CLOCK()
-            for _ in range(calls[name]):
+        for name, f in funcs.items():
+            f()
+            for _ in range(calls[name] - 1):
+                start = CLOCK()
                 f()
-            times[name].append((CLOCK() - start) / calls[name])
-    return {name: np.median(ts) for name, ts in times.items()}
+                times[name].append(CLOCK() - start)
+    return {name: np.array(ts) for name, ts in times.items()}
 
 
 def conv_variants(torch, rng, rounds):
     """Print fwd and fwd+bwd per variant against torch.nn.functional.conv2d + autograd."""
     F = torch.nn.functional
     one, pad1 = (1, 1), (1, 1)
-    apply_default, default = forced(None)
-    print(f"\nconv variants, ms per call, median of {rounds} rounds; * = the dispatch's choice")
-    head = f"{'layer':6s} {'variant':12s} {'fwd':>7s} {'f+b':>7s} {'torch fwd':>9s} {'torch f+b':>9s} {'f+b ratio':>9s}"
+    default = fast_conv._SMALL_K, fast_conv._WIDE_MAX
+    print(f"\nconv variants, ms per call, median (best) over {rounds} rounds of 10 ms blocks; "
+          "* = the dispatch's choice")
+    head = (f"{'layer':6s} {'variant':12s} {'fwd':>15s} {'f+b':>15s} {'torch fwd':>15s} "
+            f"{'torch f+b':>15s} {'f+b ratio':>9s} {'best':>5s}")
     print(head)
     print("-" * len(head))
     for label, xs, ws, need_dx in CONV_LAYERS:
@@ -248,38 +239,40 @@ def conv_variants(torch, rng, rounds):
         wt = torch.from_numpy(w).requires_grad_(True)
         dyt = torch.from_numpy(dy)
 
-        def ours_fb():
-            _, cache = conv2d_forward(x, w, None, one, pad1, one)
-            conv2d_backward(dy, cache, need_dx=need_dx)
-
         def torch_fb():
             wt.grad = xt.grad = None
             F.conv2d(xt, wt, None, one, pad1).backward(dyt)
 
-        funcs = {"torch fwd": (apply_default, lambda: F.conv2d(xt, wt, None, one, pad1)),
-                 "torch f+b": (apply_default, torch_fb)}
-        apply_default()
-        saved = conv2d_forward(x, w, None, one, pad1, one)[1][0]
+        def ours(knobs, backward):
+            fast_conv._SMALL_K, fast_conv._WIDE_MAX = knobs
+            _, cache = conv2d_forward(x, w, None, one, pad1, one)
+            if backward:
+                conv2d_backward(dy, cache, need_dx=need_dx)
+
+        funcs = {"torch fwd": lambda: F.conv2d(xt, wt, None, one, pad1), "torch f+b": torch_fb}
+        for variant, knobs in VARIANTS.items():
+            funcs[variant + " fwd"] = lambda knobs=knobs: ours(knobs, False)
+            funcs[variant + " f+b"] = lambda knobs=knobs: ours(knobs, True)
+        t = blocked_timings(funcs, rounds)
+        fast_conv._SMALL_K, fast_conv._WIDE_MAX = default
         _, OW, OWc = fast_conv._sizes(xs, ws[2:], one, pad1, one)
-        chosen = "direct" if saved.ndim == 2 else "blas wide" if OWc > OW else "blas exact"
+        chosen = ("direct" if ws[1] * ws[2] * ws[3] <= fast_conv._SMALL_K else
+                  "blas wide" if OWc > OW else "blas exact")
+
+        def cell(name):
+            return f"{np.median(t[name]) * 1e3:7.3f} ({t[name].min() * 1e3:5.3f})"
         for variant in VARIANTS:
-            setup = forced(variant)[0]
-            funcs[variant + " fwd"] = (setup, lambda: conv2d_forward(x, w, None, one, pad1, one))
-            funcs[variant + " f+b"] = (setup, ours_fb)
-        t = per_call_rounds(funcs, rounds)
-        apply_default()
-        for variant in VARIANTS:
-            star = "*" if variant == chosen else " "
-            print(f"{label:6s} {variant + star:12s} {t[variant + ' fwd'] * 1e3:7.3f} "
-                  f"{t[variant + ' f+b'] * 1e3:7.3f} {t['torch fwd'] * 1e3:9.3f} "
-                  f"{t['torch f+b'] * 1e3:9.3f} {t[variant + ' f+b'] / t['torch f+b']:9.2f}")
-    fast_conv._SMALL_K, fast_conv._WIDE_MAX = default
+            ratio = np.median(t[variant + " f+b"]) / np.median(t["torch f+b"])
+            best = t[variant + " f+b"].min() / t["torch f+b"].min()
+            print(f"{label:6s} {variant + ('*' if variant == chosen else ' '):12s} "
+                  f"{cell(variant + ' fwd')} {cell(variant + ' f+b')} {cell('torch fwd')} "
+                  f"{cell('torch f+b')} {ratio:9.2f} {best:5.2f}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=15, help="rounds of the conv variants table")
+    parser.add_argument("--rounds", type=int, default=10, help="rounds of the conv variants table")
     parser.add_argument("--variants-only", action="store_true", help="only the conv variants table")
     parser.add_argument("--cpu-time", action="store_true",
                         help="one thread everywhere, timed by the thread's CPU time")

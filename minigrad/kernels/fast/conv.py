@@ -47,13 +47,15 @@ from minigrad.kernels.shapes import conv2d_check, conv_output_size
 # The one output-size formula, compiled so the kernels below can call it.
 _conv_output_size = jit()(conv_output_size)
 
-# Up to this many column rows (C*kh*kw) the direct loops beat BLAS (measured: K = 9
-# direct 1.2x faster, K = 18 BLAS 1.3x faster; 3x3 kernels, 28x28, batch 64).
+# Up to this many column rows (C*kh*kw), the direct variant. Measured on 3x3 kernels,
+# 28x28, batch 64, forward+backward: K = 9 direct 1.4-1.8x faster; K = 18 and 27 even
+# (direct ahead on two threads, BLAS on one), and the forward alone 1.8x faster by BLAS.
 _SMALL_K = 12
 # Wide rows while the padded width is at most this many times OW.
 _WIDE_MAX = 1.25
-# The BLAS variant makes its column matrix this many bytes at a time (so it stays in cache).
-_BLOCK_BYTES = 1 << 20
+# The BLAS variant makes its column matrix this many bytes at a time, so that it stays
+# in the two cores' L2 (1 MiB each) between the gather and the product.
+_BLOCK_BYTES = 2 << 20
 
 
 # ---------------------------------------------------------------- numba kernels
@@ -141,7 +143,7 @@ def _transpose(src, bias, dst):
     The two reorders around a BLAS product: forward, y (O, N, OH, OWc) -> out
     (N, O, OH, OW) + bias, dropping the wide columns; backward, dy -> dy2
     (O, N, OH, OWc), whose wide columns the caller has zeroed. (Zeroing them
-    here too doubled the kernel's compile time, to 1.6 s.)
+    here too, a second loop, made the kernel compile in 1.6 s instead of 0.6 s.)
     """
     A, B, H, Ws = src.shape
     width = min(Ws, dst.shape[3])
@@ -176,32 +178,27 @@ def _small_forward(cols, w2, bias, out):
                     dst[q] += wa * a[q] + wb * b[q] + wc * c[q]
 
 
-@jit(parallel=True)
-def _small_weight_grad(cols, dy3, acc):
-    """acc (4*ceil(O/4), K, L), zeros in: acc[o, k, l] += dy3[n, o, l] * cols[k, n, l]
-    summed over n, the weight gradient per position l for small K (summed over l after).
+@jit(parallel=True, fastmath={"reassoc"})
+def _small_weight_grad(cols, dy3, part):
+    """part (N, O, K) <- the dot products of dy3[n, o] (L,) and cols[k, n] (L,): image
+    n's share of the weight gradient dW2[o, k], for small K (summed over n after).
 
-    Parallel over blocks of four output channels (a short last block repeats
-    channel O-1 into rows that are dropped after): each cols row is read once
-    per block, for four accumulator rows. Accumulating per position keeps the
-    loop a vector multiply-add (a scalar sum would not vectorise). Conv1: 1.3x
-    faster than one channel per task, and than the reorder + BLAS product.
+    Parallel over images: each task reads its image's dy and cols once, and
+    they stay in cache for all O*K products. fastmath "reassoc" only lets LLVM
+    reorder each product's additions, so the sum runs in vector registers. (Four
+    output channels per task with per-position accumulators, reading cols O/4
+    times, took 1.6-2x as long on conv1.)
     """
     K, N, L = cols.shape
-    O = dy3.shape[1]
-    for block in prange(acc.shape[0] // 4):
-        o = 4 * block
-        for n in range(N):
-            g0, g1 = dy3[n, o], dy3[n, min(o + 1, O - 1)]
-            g2, g3 = dy3[n, min(o + 2, O - 1)], dy3[n, min(o + 3, O - 1)]
+    for n in prange(N):
+        for o in range(dy3.shape[1]):
+            g = dy3[n, o]
             for k in range(K):
                 c = cols[k, n]
-                a0, a1, a2, a3 = acc[o, k], acc[o + 1, k], acc[o + 2, k], acc[o + 3, k]
+                total = np.float32(0)      # float64 inputs make it float64
                 for q in range(L):
-                    a0[q] += g0[q] * c[q]
-                    a1[q] += g1[q] * c[q]
-                    a2[q] += g2[q] * c[q]
-                    a3[q] += g3[q] * c[q]
+                    total += g[q] * c[q]
+                part[n, o, k] = total
 
 
 # ---------------------------------------------------------------- the column matrix
@@ -262,7 +259,9 @@ def col2im(cols, x_shape, kernel, stride, padding, dilation):
 def _forward_direct(x, w2, bias, args, OH, OW):
     """K = C*kh*kw <= _SMALL_K (conv1 of the main example, K = 9): reference-layout
     cols, kept for the weight gradient, then _small_forward writes (N, O, OH, OW).
-    Conv1, one thread: 0.33 ms against 0.39 ms for _forward_blas."""
+    Alone it is about as fast as _forward_blas on conv1 (0.33-0.42 ms against
+    0.33-0.42 ms); with the direct weight gradient, forward+backward takes 0.96 ms
+    against 1.71 ms on one thread, 1.24 against 1.79 ms on two."""
     N, (O, K) = x.shape[0], w2.shape
     K3 = -(-K // 3) * 3
     cols = _columns(_padded(x, args[2]), args, OH, OW, K3)
@@ -292,12 +291,12 @@ def _forward_blas(x, w2, bias, args, OH, OW):
 
 def _weight_grad_direct(cols, dy):
     """K <= _SMALL_K, the cached cols: _small_weight_grad on dy as it comes, no
-    reorder. Conv1, two threads: 0.41 ms against 0.54 ms for the reorder + BLAS
-    product (which runs on one thread at this shape)."""
+    reorder. Conv1: 0.31 ms on one thread, 0.18 ms on two, against 0.58 and 0.73 ms
+    for the reorder + BLAS product (a 16 x 9 product that BLAS keeps on one thread)."""
     (K, N, L), O = cols.shape, dy.shape[1]
-    acc = np.zeros((-(-O // 4) * 4, K, L), dtype=cols.dtype)
-    _small_weight_grad(cols, dy.reshape(N, O, L), acc)
-    return acc[:O].sum(axis=2, dtype=np.float64).astype(cols.dtype)
+    part = np.empty((N, O, K), dtype=cols.dtype)
+    _small_weight_grad(cols, dy.reshape(N, O, L), part)
+    return part.sum(axis=0, dtype=np.float64).astype(cols.dtype)
 
 
 def _backward_blocks(dy, x_shape, xp, weight, args, OWc, need_dx):
@@ -305,7 +304,7 @@ def _backward_blocks(dy, x_shape, xp, weight, args, OWc, need_dx):
     OH*OWc) once; per block, when xp is given, its cols gathered again for
     dW += dy2 @ cols.T, and dcols = W2.T @ dy2 scatter-added into dx while it is in
     cache. (On conv2 one product for the whole batch's dcols, writing 8 MB, took
-    1.5-1.8x as long as the blocks.) -> (dx or None, dW (O, K))."""
+    1.8x as long as the blocks on one thread, 1.1-1.2x on two.) -> (dx or None, dW)."""
     N, O, OH, OW = dy.shape
     K = weight.size // O
     dy2 = (np.zeros if OWc > OW else np.empty)((O, N, OH, OWc), dtype=dy.dtype)
