@@ -19,6 +19,12 @@ slices (times jump to multiples of 4 ms) and those numbers say little: then
 by the calling thread's CPU time, which preemption does not inflate. It
 compares the work each kernel does, not its parallel speed-up.
 
+A second table times each convolution variant of the fast backend (the
+direct loops, BLAS on wide rows, BLAS on the reference's rows; the dispatch's
+choice is starred) on the two convolutions of the main example, forward and
+forward+backward, against torch.nn.functional.conv2d through autograd in the
+same process, call by call in turn like the first table: median and best call.
+
 The script re-runs itself once with the glibc malloc settings of PERF_NOTES
 (so fresh multi-MiB outputs do not page-fault on every call), without the
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE overrides, and with one thread set for
@@ -42,6 +48,7 @@ import numpy as np
 from numba import njit, prange
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from minigrad.kernels.fast import conv as fast_conv
 from minigrad.kernels.fast.activation import relu_backward, relu_forward
 from minigrad.kernels.fast.conv import conv2d_backward, conv2d_forward
 from minigrad.kernels.fast.pool import max_pool2d_backward, max_pool2d_forward
@@ -183,9 +190,90 @@ def build_cases(torch, rng):
                lambda dyt=dyt, yt=yt: aten.threshold_backward(dyt, yt, 0), 3 * x.nbytes, "byte")
 
 
+# ---------------------------------------------------------------- conv variants
+
+CONV_LAYERS = [("conv1", (64, 1, 28, 28), (16, 1, 3, 3), False),
+               ("conv2", (64, 16, 14, 14), (32, 16, 3, 3), True)]
+# Each variant as the settings of the fast conv's two dispatch knobs (_SMALL_K, _WIDE_MAX).
+VARIANTS = {"direct": (10 ** 9, 0.0), "blas wide": (0, float("inf")), "blas exact": (0, 0.0)}
+
+
+def blocked_timings(funcs, rounds, block=0.01):
+    """{name: per-call seconds}: in each round every function runs for a block of
+    >= `block` seconds, in turn, and the first call of each block is dropped (it may
+    meet PyTorch's OpenMP threads still spinning after PyTorch's block; see
+    benchmarks/README.md, optimisation 4)."""
+    calls = {}
+    for name, f in funcs.items():
+        f()
+        start = CLOCK()
+        f()
+        calls[name] = 2 + int(block / max(CLOCK() - start, 1e-6))
+    times = {name: [] for name in funcs}
+    for _ in range(rounds):
+        for name, f in funcs.items():
+            f()
+            for _ in range(calls[name] - 1):
+                start = CLOCK()
+                f()
+                times[name].append(CLOCK() - start)
+    return {name: np.array(ts) for name, ts in times.items()}
+
+
+def conv_variants(torch, rng, rounds):
+    """Print fwd and fwd+bwd per variant against torch.nn.functional.conv2d + autograd."""
+    F = torch.nn.functional
+    one, pad1 = (1, 1), (1, 1)
+    default = fast_conv._SMALL_K, fast_conv._WIDE_MAX
+    print(f"\nconv variants, ms per call, median (best) over {rounds} rounds of 10 ms blocks; "
+          "* = the dispatch's choice")
+    head = (f"{'layer':6s} {'variant':12s} {'fwd':>15s} {'f+b':>15s} {'torch fwd':>15s} "
+            f"{'torch f+b':>15s} {'f+b ratio':>9s} {'best':>5s}")
+    print(head)
+    print("-" * len(head))
+    for label, xs, ws, need_dx in CONV_LAYERS:
+        x = rng.standard_normal(xs, dtype=np.float32)
+        w = rng.standard_normal(ws, dtype=np.float32) * 0.1
+        dy = rng.standard_normal((xs[0], ws[0]) + xs[2:], dtype=np.float32)
+        xt = torch.from_numpy(x).requires_grad_(need_dx)
+        wt = torch.from_numpy(w).requires_grad_(True)
+        dyt = torch.from_numpy(dy)
+
+        def torch_fb():
+            wt.grad = xt.grad = None
+            F.conv2d(xt, wt, None, one, pad1).backward(dyt)
+
+        def ours(knobs, backward):
+            fast_conv._SMALL_K, fast_conv._WIDE_MAX = knobs
+            _, cache = conv2d_forward(x, w, None, one, pad1, one)
+            if backward:
+                conv2d_backward(dy, cache, need_dx=need_dx)
+
+        funcs = {"torch fwd": lambda: F.conv2d(xt, wt, None, one, pad1), "torch f+b": torch_fb}
+        for variant, knobs in VARIANTS.items():
+            funcs[variant + " fwd"] = lambda knobs=knobs: ours(knobs, False)
+            funcs[variant + " f+b"] = lambda knobs=knobs: ours(knobs, True)
+        t = blocked_timings(funcs, rounds)
+        fast_conv._SMALL_K, fast_conv._WIDE_MAX = default
+        _, OW, OWc = fast_conv._sizes(xs, ws[2:], one, pad1, one)
+        chosen = ("direct" if ws[1] * ws[2] * ws[3] <= fast_conv._SMALL_K else
+                  "blas wide" if OWc > OW else "blas exact")
+
+        def cell(name):
+            return f"{np.median(t[name]) * 1e3:7.3f} ({t[name].min() * 1e3:5.3f})"
+        for variant in VARIANTS:
+            ratio = np.median(t[variant + " f+b"]) / np.median(t["torch f+b"])
+            best = t[variant + " f+b"].min() / t["torch f+b"].min()
+            print(f"{label:6s} {variant + ('*' if variant == chosen else ' '):12s} "
+                  f"{cell(variant + ' fwd')} {cell(variant + ' f+b')} {cell('torch fwd')} "
+                  f"{cell('torch f+b')} {ratio:9.2f} {best:5.2f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=10, help="rounds of the conv variants table")
+    parser.add_argument("--variants-only", action="store_true", help="only the conv variants table")
     parser.add_argument("--cpu-time", action="store_true",
                         help="one thread everywhere, timed by the thread's CPU time")
     args = parser.parse_args()
@@ -210,6 +298,9 @@ def main():
           f"({torch.get_num_threads()} threads); numba {numba.get_num_threads()} threads; BLAS: {blas}")
     print("timing by", "CPU time of the calling thread" if args.cpu_time else "wall clock")
 
+    if args.variants_only:
+        conv_variants(torch, np.random.default_rng(0), args.rounds)
+        return
     t0 = time.perf_counter()
     cases = list(build_cases(torch, np.random.default_rng(0)))
     print(f"first calls (numba compile or cache load): {time.perf_counter() - t0:.2f} s")
@@ -229,6 +320,7 @@ def main():
         floor = work / (gflops * 1e9 if unit == "flop" else gbs * 1e9) * 1e3
         print(f"{name:38s} {m_ours:7.3f} {m_ref:7.3f} {m_torch:7.3f} {m_ours / m_torch:10.2f} "
               f"{b_ours:9.3f} {b_torch:10.3f} {b_ours / b_torch:10.2f} {floor:6.3f} {b_ours / floor:10.1f}")
+    conv_variants(torch, np.random.default_rng(0), args.rounds)
 
 
 if __name__ == "__main__":

@@ -247,3 +247,48 @@ def test_conv2d_matches_torch(cfg, with_bias):
     np.testing.assert_allclose(dw, wt.grad.numpy(), **t)
     if with_bias:
         np.testing.assert_allclose(db, bt.grad.numpy(), **t)
+
+
+# ---------------------------------------------------------------- the fast backend's variants
+
+# (x shape, weight shape, stride, padding, dilation, variant): one case per path of
+# kernels/fast/conv.py's dispatch, named by what it reaches.
+VARIANT_CASES = {
+    "direct K=9": ((3, 1, 9, 7), (5, 1, 3, 3), (1, 1), (1, 1), (1, 1), "direct"),
+    "direct K=8 padded to 9, strided": ((2, 2, 7, 9), (3, 2, 2, 2), (1, 2), (0, 1), (1, 1),
+                                        "direct"),
+    "blas wide rows, one run": ((3, 4, 6, 10), (5, 4, 3, 3), (1, 1), (1, 1), (1, 1), "wide"),
+    "blas wide rows, a run per row": ((3, 3, 9, 12), (4, 3, 3, 3), (2, 1), (1, 1), (1, 1), "wide"),
+    "blas wide rows, dilated": ((3, 2, 8, 16), (3, 2, 3, 3), (1, 1), (2, 2), (2, 2), "wide"),
+    "blas K=13, 1x1, rows line up": ((3, 13, 5, 4), (3, 13, 1, 1), (1, 1), (0, 0), (1, 1), "exact"),
+    "blas reference rows, sw=2": ((3, 3, 9, 9), (4, 3, 3, 3), (1, 2), (1, 1), (1, 1), "exact"),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", VARIANT_CASES.values(), ids=VARIANT_CASES.keys())
+def test_each_fast_variant_matches_the_reference(case, dtype, monkeypatch):
+    xs, ws, stride, padding, dilation, variant = case
+    args = stride, padding, dilation
+    OH, OW, OWc = fast._sizes(xs, ws[2:], *args)
+    assert (ws[1] * ws[2] * ws[3] <= fast._SMALL_K) == (variant == "direct")
+    assert (OWc > OW) == (variant == "wide")
+    # Blocks of two images, so a batch of 3 ends with a short block.
+    monkeypatch.setattr(fast, "_BLOCK_BYTES", 2 * ws[1] * ws[2] * ws[3] * OH * OWc * 8)
+    rng = np.random.default_rng(sum(xs))
+    x = random_array(rng, xs, dtype, contiguous=dtype == np.float64)
+    w, b = random_array(rng, ws, dtype), random_array(rng, ws[:1], dtype)
+    out, cache = conv2d_forward(x, w, b, *args)
+    out_r, cache_r = reference.conv2d_forward(x, w, b, *args)
+    np.testing.assert_allclose(out, out_r, **tol(dtype))
+    assert out.dtype == dtype and out.flags.c_contiguous
+    assert cache[0].ndim == (2 if variant == "direct" else 4)
+
+    dy = rng.standard_normal(out.shape).astype(dtype)
+    want = reference.conv2d_backward(dy, cache_r)
+    for need_dx in (True, False):
+        got = conv2d_backward(dy, cache, need_dx=need_dx)
+        assert (got[0] is None) == (not need_dx)
+        for g, r in zip(got[not need_dx:], want[not need_dx:]):
+            assert g.dtype == dtype
+            np.testing.assert_allclose(g, r, **tol(dtype))

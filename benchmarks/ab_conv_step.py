@@ -1,0 +1,99 @@
+"""The main example's training step and a no_grad batch of 500, with this tree's fast conv
+kernels against those of another git revision, in one process.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
+        MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 \\
+        .venv/bin/python benchmarks/ab_conv_step.py [REV] [--threads N] [--rounds R]
+
+REV (default main) is any git revision: its minigrad/kernels/fast/conv.py is loaded
+as a module of its own (from `git show`), and the numba backend's conv family is
+pointed at one module or the other, round by round; the model, BN, pooling and the
+engine are the same objects for both. On a shared machine this measures a change
+far more tightly than two runs of bench_train.py: both sides meet the same load.
+Prints per-call minimum, 10th percentile and median over the rounds.
+"""
+import argparse
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def conv_module_at(rev, folder):
+    """minigrad/kernels/fast/conv.py as of `rev`, imported as a separate module."""
+    source = subprocess.run(["git", "show", f"{rev}:minigrad/kernels/fast/conv.py"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout
+    path = os.path.join(folder, "conv_at_rev.py")
+    with open(path, "w") as f:
+        f.write(source)
+    spec = importlib.util.spec_from_file_location("conv_at_rev", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("rev", nargs="?", default="main")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=12)
+    args = parser.parse_args()
+
+    import minigrad.kernels.fast  # noqa: F401  (chooses numba's pool before set_num_threads)
+    import numba
+    numba.set_num_threads(args.threads)
+    import minigrad
+    from minigrad import kernels, optim
+    from minigrad.kernels.fast import conv as this_tree
+    from minigrad.models import mnist_cnn
+    from minigrad.nn import functional as F
+
+    minigrad.set_backend("numba")
+    clock = time.perf_counter if args.threads > 1 else time.process_time
+    rng = np.random.default_rng(0)
+    batches = [(minigrad.Tensor(rng.random((64, 1, 28, 28), dtype=np.float32)),
+                minigrad.Tensor(rng.integers(0, 10, 64))) for _ in range(8)]
+    images = minigrad.Tensor(rng.random((500, 1, 28, 28), dtype=np.float32))
+    model = mnist_cnn()
+    optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def step(i):
+        x, y = batches[i % len(batches)]
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    def evaluate(i):
+        with minigrad.no_grad():
+            model(images)
+
+    with tempfile.TemporaryDirectory() as folder:
+        sides = {args.rev: conv_module_at(args.rev, folder), "this tree": this_tree}
+        times = {(side, what): [] for side in sides for what in ("step", "eval 500")}
+        for _ in range(args.rounds + 1):          # the first round warms up (and compiles)
+            for side, module in sides.items():
+                kernels._modules["conv"] = module
+                for what, fn, calls in (("step", step, 10), ("eval 500", evaluate, 2)):
+                    fn(0)
+                    for i in range(calls):
+                        start = clock()
+                        fn(i)
+                        times[side, what].append(clock() - start)
+        kernels._modules["conv"] = this_tree
+    print(f"threads {args.threads}, load average {os.getloadavg()[0]:.2f}; ms per call")
+    for (side, what), ts in times.items():
+        ts = np.array(ts[len(ts) // (args.rounds + 1):]) * 1e3
+        print(f"  {what:8s} {side:10s} min {ts.min():7.2f}  p10 {np.percentile(ts, 10):7.2f}  "
+              f"median {np.median(ts):7.2f}")
+
+
+if __name__ == "__main__":
+    main()
