@@ -272,8 +272,10 @@ def conv_variants(torch, rng, rounds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=10, help="rounds of the conv variants table")
-    parser.add_argument("--variants-only", action="store_true", help="only the conv variants table")
+    parser.add_argument("--rounds", type=int, default=10,
+                        help="rounds of the conv variants table")
+    parser.add_argument("--variants-only", action="store_true",
+                        help="only the conv variants table")
     parser.add_argument("--cpu-time", action="store_true",
                         help="one thread everywhere, timed by the thread's CPU time")
     args = parser.parse_args()

@@ -258,9 +258,11 @@ VARIANT_CASES = {
     "direct K=8 padded to 9, strided": ((2, 2, 7, 9), (3, 2, 2, 2), (1, 2), (0, 1), (1, 1),
                                         "direct"),
     "blas wide rows, one run": ((3, 4, 6, 10), (5, 4, 3, 3), (1, 1), (1, 1), (1, 1), "wide"),
-    "blas wide rows, a run per row": ((3, 3, 9, 12), (4, 3, 3, 3), (2, 1), (1, 1), (1, 1), "wide"),
+    "blas wide rows, a run per row": ((3, 3, 9, 12), (4, 3, 3, 3), (2, 1), (1, 1), (1, 1),
+                                      "wide"),
     "blas wide rows, dilated": ((3, 2, 8, 16), (3, 2, 3, 3), (1, 1), (2, 2), (2, 2), "wide"),
-    "blas K=13, 1x1, rows line up": ((3, 13, 5, 4), (3, 13, 1, 1), (1, 1), (0, 0), (1, 1), "exact"),
+    "blas K=13, 1x1, rows line up": ((3, 13, 5, 4), (3, 13, 1, 1), (1, 1), (0, 0), (1, 1),
+                                     "exact"),
     "blas reference rows, sw=2": ((3, 3, 9, 9), (4, 3, 3, 3), (1, 2), (1, 1), (1, 1), "exact"),
 }
 
