@@ -211,3 +211,12 @@ def test_mnist_cnn_norm_option(norm, kwargs, layer_type):
         assert model[1].num_groups == 8
     with pytest.raises(ValueError, match="norm must be one of"):
         mnist_cnn(norm="weird")
+
+
+def test_instance_norm_of_an_empty_batch_is_empty_and_leaves_the_buffers():
+    norm = nn.InstanceNorm2d(3, track_running_stats=True)
+    out = norm(Tensor(np.zeros((0, 3, 4, 4), np.float32)))
+    assert out.shape == (0, 3, 4, 4)
+    np.testing.assert_array_equal(norm.running_mean.data, np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match="more than 1 spatial element"):
+        norm(Tensor(np.zeros((2, 3, 1, 1), np.float32)))

@@ -22,8 +22,8 @@ class Conv2d(Function):
 
     def forward(self, x, weight, bias=None, *, stride, padding, dilation):
         out, cache = conv_kernels.conv2d_forward(x, weight, bias, stride, padding, dilation)
-        # The kernel's cache is (cols, x shape, weight, flags...): the two arrays
-        # are saved, the small rest kept as is.
+        # The kernel's cache is (columns or x, x shape, weight, flags...): the two
+        # arrays are saved (and version-checked), the small rest kept as is.
         self.save_for_backward(cache[0], cache[2])
         self.cache_rest = cache[1:2] + cache[3:]
         return out

@@ -16,6 +16,8 @@ closed form, through the mean and the variance), and reshapes back. The scale
 and shift are then ordinary broadcasting ops, differentiated by autograd:
 per channel for GroupNorm and InstanceNorm, per element for LayerNorm.
 """
+import math
+
 import numpy as np
 
 from minigrad.ops.batchnorm import BatchNorm, batch_norm
@@ -113,11 +115,13 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             raise ValueError("instance_norm: running_mean and running_var are needed "
                              "when use_input_stats=False")
         return batch_norm(input, running_mean, running_var, weight, bias, training=False, eps=eps)
-    if input.size // (n * channels) < 2:
+    if math.prod(input.shape[2:]) < 2:
         raise ValueError(f"instance_norm: expected more than 1 spatial element when training, "
                          f"got input of shape {tuple(input.shape)}")
     if not 0.0 <= momentum <= 1.0:
         raise ValueError(f"instance_norm: momentum must be in [0, 1], got {momentum}")
+    if input.size == 0:                 # as batch_norm: an empty output, the buffers untouched
+        return input.reshape(input.shape)
     if running_mean is not None:
         per_instance = input.data.reshape(n, channels, -1).astype(np.float64)
         for buffer, stat in ((raw(running_mean), per_instance.mean(axis=2)),

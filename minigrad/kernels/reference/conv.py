@@ -68,8 +68,11 @@ def conv2d_forward(x, weight, bias, stride, padding, dilation):
     """x (N, C, H, W), weight (O, C, kh, kw), bias (O,) or None -> (out (N, O, OH, OW), cache).
 
     x, weight and bias must share one float dtype. cache is
-    (cols, x_shape, weight, has_bias, stride, padding, dilation), the same
-    tuple in both backends, so a backward may run on the other one.
+    (cols, x_shape, weight, has_bias, stride, padding, dilation). The fast backend's
+    cache has the same layout but may hold x instead of cols in its first place
+    (it rebuilds the columns in blocks), so a cache goes back to the backend that
+    made it: switch backends between a forward and its backward and the conv backward
+    fails (a shape error), it is not silently wrong.
     """
     OH, OW = conv2d_check(x, weight, bias, stride, padding, dilation)
     N = x.shape[0]
