@@ -13,6 +13,7 @@ and z_c = W_c * x + b_c is itself affine, so their composition is one layer:
 One layer instead of two at inference: a pass over the activations saved.
 """
 import copy
+import functools
 
 from minigrad import autograd, kernels
 from minigrad.nn import functional as F
@@ -100,11 +101,18 @@ def fuse_sequential(model):
 enabled = None
 
 
+@functools.cache
+def _layer_types():
+    """The four layer classes the rewrites match (imported once, at the first forward: nn
+    imports this module before it defines them)."""
+    from minigrad.nn import BatchNorm2d, Conv2d, MaxPool2d, ReLU
+    return BatchNorm2d, Conv2d, MaxPool2d, ReLU
+
+
 def _rewrite(layer, follower):
     """The rewrite that applies to two neighbouring layers: "pool first", "fold" or None."""
-    from minigrad.nn import BatchNorm2d, Conv2d, MaxPool2d, ReLU
-
-    if not uses_plan() or follower is None or layer._forward_hooks or follower._forward_hooks:
+    BatchNorm2d, Conv2d, MaxPool2d, ReLU = _layer_types()
+    if follower is None or layer._forward_hooks or follower._forward_hooks:
         return None
     if type(layer) is ReLU and type(follower) is MaxPool2d:
         return "pool first"
@@ -116,10 +124,10 @@ def _rewrite(layer, follower):
 
 def run_fused(modules, x):
     """Sequential's forward: `modules` in order, on the fast backend with the rewrites above."""
-    modules, i = list(modules) + [None], 0
+    modules, i, plan = list(modules) + [None], 0, uses_plan()
     while modules[i] is not None:
         layer, follower = modules[i], modules[i + 1]
-        rewrite = _rewrite(layer, follower)
+        rewrite = _rewrite(layer, follower) if plan else None
         if rewrite == "pool first":
             x = layer(follower(x))
         elif rewrite == "fold":
