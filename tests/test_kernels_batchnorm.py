@@ -139,7 +139,18 @@ def check_kernels_match_references(shape, dtype, layout, affine, seed):
                                atol=(1e-5 if dtype == np.float32 else 1e-10) * size)
 
 
-FORMS = {"planes": (bn._sums_planes, bn._map_planes), "rows": (bn._sums_rows, bn._map_rows)}
+def _sums_pairs(u2, x2, k, w, s, rows, cols, parts):
+    assert cols == 1, "the pairs form takes whole rows per task"
+    bn._sums_pairs(u2, x2, k, w, s, rows, parts)
+
+
+def _map_pairs(u2, x2, a, b, e, s, pair, o2, rows, cols):
+    assert cols == 1, "the pairs form takes whole rows per task"
+    bn._map_pairs(u2, x2, a, b, e, s, pair, o2, rows)
+
+
+FORMS = {"planes": (bn._sums_planes, bn._map_planes), "rows": (bn._sums_rows, bn._map_rows),
+         "pairs": (_sums_pairs, _map_pairs)}
 
 
 def run_form(form, x3, dy3, k, coef, tasks):
@@ -148,14 +159,14 @@ def run_form(form, x3, dy3, k, coef, tasks):
     n, c, s = x3.shape
     sums, mapped = FORMS[form]
     x2, dy2 = x3.reshape(n, c * s), dy3.reshape(n, c * s)
-    per = (lambda v: v) if form == "planes" else (lambda v: np.repeat(v, s))
+    per = (lambda v: np.repeat(v, s)) if form == "rows" else (lambda v: v)
     out = []
     for u2, w in ((x2, 1.0), (dy2, 0.0)):
         parts = np.empty((tasks[0] * tasks[1], 2, c))
         sums(u2, x2, per(k), w, s, *tasks, parts)
         out.append(parts.sum(axis=0))
     a, b, e = (per(v) for v in coef)
-    extra = (s,) if form == "planes" else ()
+    extra = () if form == "rows" else (s,)
     for u2, pair in ((x2, False), (dy2, True)):
         o2 = np.empty_like(x2)
         mapped(u2, x2, a, b, e, *extra, pair, o2, *tasks)
@@ -186,19 +197,38 @@ def test_tasks_that_cut_anywhere_give_the_one_task_results(shape, tasks, form):
 @pytest.mark.parametrize("shape", [(9, 3, 49), (17, 2, 20), (40, 5, 127), (12, 1, 300), (3, 4, 1)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_both_forms_agree_on_any_plane_size(shape, dtype):
-    """The planes and the rows form compute the same sums and elements for every S
-    (the dispatch uses each on one side of PLANES_FROM), far from zero too."""
+    """The planes, rows and pairs forms compute the same sums and elements for every S
+    (the dispatch uses each for some S), far from zero too."""
     rng = np.random.default_rng(4)
     x3 = rng.normal(1e4, 0.1, size=shape).astype(dtype)
     dy3 = rng.normal(size=shape).astype(dtype)
     k = x3[0, :, 0].astype(np.float64)
     coef = [rng.normal(size=shape[1]) for _ in range(3)]
     planes = run_form("planes", x3, dy3, k, coef, (2, 1))
-    rows = run_form("rows", x3, dy3, k, coef, (2, 1))
-    for got, want in zip(rows[:2], planes[:2]):
-        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-9)
-    for got, want in zip(rows[2:], planes[2:]):
-        np.testing.assert_array_equal(got, want)
+    for form in ("rows", "pairs"):
+        other = run_form(form, x3, dy3, k, coef, (2, 1))
+        for got, want in zip(other[:2], planes[:2]):
+            np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-9)
+        for got, want in zip(other[2:], planes[2:]):
+            np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 49), (5, 2, 20), (7, 3, 16), (9, 1, 127), (2, 2, 30)])
+@pytest.mark.parametrize("rows", [1, 2, 3, 5])
+def test_pairs_form_any_sample_count_per_task(shape, rows):
+    """Pairs of samples with an odd one left, tasks of one sample or none: the same
+    sums and elements as one task of the planes form."""
+    rng = np.random.default_rng(5)
+    x3 = rng.normal(2, 1, size=shape)
+    dy3 = rng.normal(size=shape)
+    k = x3[0, :, 0].copy()
+    coef = [rng.normal(size=shape[1]) for _ in range(3)]
+    want = run_form("planes", x3, dy3, k, coef, (1, 1))
+    got = run_form("pairs", x3, dy3, k, coef, (rows, 1))
+    for g, w in zip(got[:2], want[:2]):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+    for g, w in zip(got[2:], want[2:]):
+        np.testing.assert_array_equal(g, w)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

@@ -16,7 +16,7 @@ from minigrad.nn import functional as F
 EPS = 1e-5
 
 
-# (3, 2, 5), (2, 3, 20), (9, 2, 20): the kernels' rows form (S < PLANES_FROM);
+# (3, 2, 5), (2, 3, 20): the kernels' rows form; (9, 2, 20): their pairs form;
 # (9, 2, 130): their planes form (minigrad/kernels/fast/batchnorm.py).
 @pytest.mark.parametrize("shape", [(3, 2, 5), (2, 3, 20), (9, 2, 20), (9, 2, 130)])
 def test_batchnorm_kernels(shape):

@@ -18,15 +18,18 @@ Two kernels do BN's three passes:
           out = a[c]*dy + b[c]*x + e[c] (dx), per element, in float64
 
 Each sample is a row of R = C*S contiguous values, and each kernel comes in
-two forms, chosen by S (`_sums` and `_map` pick):
+three forms, chosen by S (`_sums` and `_map` pick):
 
 "planes" (S >= PLANES_FROM, most BatchNorm2d): a plane of S values shares one
     channel, so each (part of a) plane is one inner loop with the channel's
     coefficients in scalars, and the sums of a plane in scalar accumulators.
-"rows" (S < PLANES_FROM: BatchNorm1d, and small maps such as 7x7): a plane is
-    too short for a loop of its own, so the inner loop runs along a row, over
-    chunks of CHUNK positions, with coefficients given per position and one
-    float64 accumulator per position (``acc[i] += ...``).
+"pairs" (PAIRS_FROM <= S < PLANES_FROM, such as 7x7, with whole rows per task):
+    as planes, but one inner loop covers a channel's planes in two samples, so
+    a short plane's loop set-up and vector tail are paid once per 2*S values.
+"rows" (the other short planes: BatchNorm1d, and inputs split by positions):
+    a plane is too short for a loop of its own, so the inner loop runs along
+    a row, over chunks of CHUNK positions, with coefficients given per position
+    and one float64 accumulator per position (``acc[i] += ...``).
 
 Work is split into tasks of (a block of samples) x (a block of positions): a
 block of samples per thread when N allows, positions split when N is smaller
@@ -52,6 +55,7 @@ from minigrad.kernels.fast import jit
 from minigrad.kernels.shapes import as_ncs, per_channel  # noqa: F401
 
 PLANES_FROM = 128     # S from which a plane gets inner loops of its own
+PAIRS_FROM = 16       # below PLANES_FROM, S from which two samples' planes share a loop
 CHUNK = 1024          # rows form: positions per inner loop (its arrays stay in L1)
 SERIAL_BELOW = 65536  # elements: smaller inputs run as one task
 
@@ -225,6 +229,79 @@ def _map_rows(u2, x2, a, b, e, pair, o2, row_blocks, col_blocks):
                         os[i] = xs[i] * ar[i] + er[i]
 
 
+@jit(parallel=True, fastmath={"reassoc"})
+def _sums_pairs(u2, x2, k, w, s_, row_blocks, parts):
+    """_sums_planes's sums for short planes (PAIRS_FROM <= S < PLANES_FROM) and whole
+    rows per task (tasks = blocks of samples): the planes of one channel in two
+    samples summed in one inner loop, coefficients in scalars. The rows form's
+    per-position accumulators and coefficients made (64,128,7,7) 35 % slower
+    (benchmarks/README.md, "Short planes")."""
+    n_ = x2.shape[0]
+    for t in prange(row_blocks):
+        lo, hi = n_ * t // row_blocks, n_ * (t + 1) // row_blocks
+        sum1 = np.zeros(parts.shape[2])
+        sum2 = np.zeros(parts.shape[2])
+        for n in range(lo, hi - 1, 2):
+            for c in range(parts.shape[2]):
+                j = c * s_
+                u0, x0 = u2[n, j:j + s_], x2[n, j:j + s_]
+                u1, x1 = u2[n + 1, j:j + s_], x2[n + 1, j:j + s_]
+                kc = k[c]
+                uc = w * kc
+                t1 = 0.0
+                t2 = 0.0
+                for i in range(s_):
+                    v0 = u0[i] - uc
+                    v1 = u1[i] - uc
+                    t1 += v0 + v1
+                    t2 += v0 * (x0[i] - kc) + v1 * (x1[i] - kc)
+                sum1[c] += t1
+                sum2[c] += t2
+        if (hi - lo) % 2:
+            for c in range(parts.shape[2]):
+                j = c * s_
+                us, xs = u2[hi - 1, j:j + s_], x2[hi - 1, j:j + s_]
+                kc = k[c]
+                t1 = 0.0
+                t2 = 0.0
+                for i in range(s_):
+                    v = us[i] - w * kc
+                    t1 += v
+                    t2 += v * (xs[i] - kc)
+                sum1[c] += t1
+                sum2[c] += t2
+        for c in range(parts.shape[2]):
+            parts[t, 0, c] = sum1[c]
+            parts[t, 1, c] = sum2[c]
+
+
+@jit(parallel=True)
+def _map_pairs(u2, x2, a, b, e, s_, pair, o2, row_blocks):
+    """_map_planes for short planes and whole rows per task, as _sums_pairs: the
+    planes of one channel in two samples written by one inner loop."""
+    n_ = x2.shape[0]
+    for t in prange(row_blocks):
+        lo, hi = n_ * t // row_blocks, n_ * (t + 1) // row_blocks
+        for n in range(lo, hi, 2):
+            m = n + 1 if n + 1 < hi else n      # an odd count: the last row twice
+            for c in range(a.size):
+                j = c * s_
+                x0, x1 = x2[n, j:j + s_], x2[m, j:j + s_]
+                o0, o1 = o2[n, j:j + s_], o2[m, j:j + s_]
+                ac = a[c]
+                ec = e[c]
+                if pair:
+                    u0, u1 = u2[n, j:j + s_], u2[m, j:j + s_]
+                    bc = b[c]
+                    for i in range(s_):
+                        o0[i] = ac * u0[i] + bc * x0[i] + ec
+                        o1[i] = ac * u1[i] + bc * x1[i] + ec
+                else:
+                    for i in range(s_):
+                        o0[i] = x0[i] * ac + ec
+                        o1[i] = x1[i] * ac + ec
+
+
 # --------------------------------------------------------------------------
 # Choosing the form and the tasks
 # --------------------------------------------------------------------------
@@ -236,6 +313,12 @@ def _split(x3):
     threads = numba.get_num_threads()
     rows = min(x3.shape[0], threads)
     return rows, -(-threads // rows)
+
+
+def _pairs(x3, col_blocks):
+    """Whether the pairs form serves x3: short planes, whole rows per task, and
+    (a pair needs two) at least two samples per task."""
+    return PAIRS_FROM <= x3.shape[2] < PLANES_FROM and col_blocks == 1 and x3.shape[0] >= 4
 
 
 def _per_position(v, s):
@@ -251,6 +334,8 @@ def _sums(u3, x3, k, w):
     parts = np.empty((rows * cols, 2, c))
     if s >= PLANES_FROM:
         _sums_planes(u2, x2, k, w, s, rows, cols, parts)
+    elif _pairs(x3, cols):
+        _sums_pairs(u2, x2, k, w, s, rows, parts)
     else:
         _sums_rows(u2, x2, _per_position(k, s), w, s, rows, cols, parts)
     return parts[0] if rows * cols == 1 else parts.sum(axis=0)
@@ -264,6 +349,8 @@ def _map(u3, x3, a, b, e, pair, out):
     rows, cols = _split(x3)
     if s >= PLANES_FROM:
         _map_planes(u2, x2, a, b, e, s, pair, o2, rows, cols)
+    elif _pairs(x3, cols):
+        _map_pairs(u2, x2, a, b, e, s, pair, o2, rows)
     else:
         a, e = _per_position(a, s), _per_position(e, s)
         b = _per_position(b, s) if pair else a
