@@ -26,15 +26,23 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
-def conv_module_at(rev, folder):
-    """minigrad/kernels/fast/conv.py as of `rev`, imported as a separate module."""
-    source = subprocess.run(["git", "show", f"{rev}:minigrad/kernels/fast/conv.py"], cwd=ROOT,
-                            capture_output=True, text=True, check=True).stdout
-    path = os.path.join(folder, "conv_at_rev.py")
-    with open(path, "w") as f:
-        f.write(source)
-    spec = importlib.util.spec_from_file_location("conv_at_rev", path)
+def module_at(rev, paths, folder):
+    """The first of `paths` (files of this repository) that exists at git revision `rev`,
+    imported as a separate module from a copy in `folder`."""
+    for path in paths:
+        shown = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT,
+                               capture_output=True, text=True)
+        if shown.returncode == 0:
+            break
+    else:
+        raise SystemExit(f"none of {paths} exists at {rev}")
+    name = "at_rev_" + os.path.basename(path)[:-3]
+    copy = os.path.join(folder, name + ".py")
+    with open(copy, "w") as f:
+        f.write(shown.stdout)
+    spec = importlib.util.spec_from_file_location(name, copy)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module      # numba's cache finds a module's globals by its name
     spec.loader.exec_module(module)
     return module
 
@@ -76,7 +84,8 @@ def main():
             model(images)
 
     with tempfile.TemporaryDirectory() as folder:
-        sides = {args.rev: conv_module_at(args.rev, folder), "this tree": this_tree}
+        sides = {args.rev: module_at(args.rev, ["minigrad/kernels/fast/conv.py"], folder),
+                 "this tree": this_tree}
         times = {(side, what): [] for side in sides for what in ("step", "eval 500")}
         for _ in range(args.rounds + 1):          # the first round warms up (and compiles)
             for side, module in sides.items():

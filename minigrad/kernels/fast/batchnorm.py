@@ -109,10 +109,16 @@ def _sums_planes(u2, x2, k, w, s_, row_blocks, col_blocks, parts):
                 uc = w * kc
                 t1 = 0.0
                 t2 = 0.0
-                for i in range(end - j):
-                    v = us[i] - uc     # float64, as uc is
-                    t1 += v
-                    t2 += v * (xs[i] - kc)
+                if w == 1.0:           # the statistics: u is x, read it once
+                    for i in range(end - j):
+                        d = xs[i] - kc
+                        t1 += d
+                        t2 += d * d
+                else:
+                    for i in range(end - j):
+                        v = us[i] - uc     # float64, as uc is
+                        t1 += v
+                        t2 += v * (xs[i] - kc)
                 sum1[c] += t1
                 sum2[c] += t2
                 j = end
@@ -138,25 +144,19 @@ def _sums_rows(u2, x2, k, w, s_, row_blocks, col_blocks, parts):
             kr = k[j0:j0 + m]
             acc1[:m] = 0.0
             acc2[:m] = 0.0
-            # two rows per pass over the accumulators: half their loads and stores,
-            # which is what short rows (7x7 planes) spend their time on
-            for n in range(lo, hi - 1, 2):
-                u0 = u2[n, j0:j0 + m]
-                x0 = x2[n, j0:j0 + m]
-                u1 = u2[n + 1, j0:j0 + m]
-                x1 = x2[n + 1, j0:j0 + m]
-                for i in range(m):
-                    v0 = u0[i] - w * kr[i]
-                    v1 = u1[i] - w * kr[i]
-                    acc1[i] += v0 + v1
-                    acc2[i] += v0 * (x0[i] - kr[i]) + v1 * (x1[i] - kr[i])
-            if (hi - lo) % 2:
-                us = u2[hi - 1, j0:j0 + m]
-                xs = x2[hi - 1, j0:j0 + m]
-                for i in range(m):
-                    v = us[i] - w * kr[i]
-                    acc1[i] += v
-                    acc2[i] += v * (xs[i] - kr[i])
+            for n in range(lo, hi):
+                us = u2[n, j0:j0 + m]
+                xs = x2[n, j0:j0 + m]
+                if w == 1.0:           # the statistics, as in _sums_planes
+                    for i in range(m):
+                        d = xs[i] - kr[i]
+                        acc1[i] += d
+                        acc2[i] += d * d
+                else:
+                    for i in range(m):
+                        v = us[i] - w * kr[i]
+                        acc1[i] += v
+                        acc2[i] += v * (xs[i] - kr[i])
             # position j0 + i is channel (j0 + i) // s_: counted, not divided (a
             # division per position cost more than the rows' loop)
             c = j0 // s_
@@ -250,11 +250,18 @@ def _sums_pairs(u2, x2, k, w, s_, row_blocks, parts):
                 uc = w * kc
                 t1 = 0.0
                 t2 = 0.0
-                for i in range(s_):
-                    v0 = u0[i] - uc
-                    v1 = u1[i] - uc
-                    t1 += v0 + v1
-                    t2 += v0 * (x0[i] - kc) + v1 * (x1[i] - kc)
+                if w == 1.0:           # the statistics, as in _sums_planes
+                    for i in range(s_):
+                        d0 = x0[i] - kc
+                        d1 = x1[i] - kc
+                        t1 += d0 + d1
+                        t2 += d0 * d0 + d1 * d1
+                else:
+                    for i in range(s_):
+                        v0 = u0[i] - uc
+                        v1 = u1[i] - uc
+                        t1 += v0 + v1
+                        t2 += v0 * (x0[i] - kc) + v1 * (x1[i] - kc)
                 sum1[c] += t1
                 sum2[c] += t2
         if (hi - lo) % 2:
