@@ -112,7 +112,7 @@ def _max_pool_fwd_2x2(x, OH, OW, chunks):
 def _max_pool_bwd(dy, argmax, H, W):
     """Zero each plane, then add each output's gradient at its argmax. The planes are
     indexed as flat (N*C, OH*OW) rows: one loop per plane instead of one per output
-    row, and no n, c arithmetic per element (~20-30% faster at the CNN's sizes)."""
+    row, and no n, c arithmetic per element (15-30 % faster at the CNN's sizes)."""
     N, C, OH, OW = dy.shape
     P = N * C
     dx = np.empty((P, H * W), dtype=dy.dtype)
