@@ -85,6 +85,49 @@ def test_max_pool_2x2_fast_path_matches_reference(shape, dtype):
         np.testing.assert_array_equal(argmax, ref_argmax)
 
 
+@FEW
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(2, 13), st.integers(2, 13),
+       st.sampled_from([np.float32, np.float64]), st.booleans(),
+       st.sampled_from(["normal", "small ints", "NaNs"]), st.integers(0, 2**16))
+def test_max_pool_2x2_random_shapes_match_reference(N, C, H, W, dtype, contiguous, values, seed):
+    """The 2x2/stride-2 kernels (rows copied side by side, a tree of comparisons) on odd
+    and even sizes, ties, NaNs (the first NaN wins) and non-contiguous input."""
+    rng = np.random.default_rng(seed)
+    if values == "small ints":
+        base = rng.integers(-1, 2, size=(N, C, W, H)).astype(dtype)
+    else:
+        base = rng.standard_normal((N, C, W, H)).astype(dtype)
+        if values == "NaNs":
+            base[rng.random(base.shape) < 0.2] = np.nan
+    x = base.swapaxes(2, 3)
+    if contiguous:
+        x = np.ascontiguousarray(x)
+    out, argmax = max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
+    ref_out, ref_argmax = max_pool2d_forward_ref(x, (2, 2), (2, 2), (0, 0))
+    assert out.dtype == x.dtype and argmax.dtype == np.int32
+    np.testing.assert_array_equal(out, ref_out)             # NaNs in the same places
+    np.testing.assert_array_equal(argmax, ref_argmax)
+    dy = rng.standard_normal(out.shape).astype(dtype)
+    np.testing.assert_array_equal(max_pool2d_backward(dy, argmax, x.shape),
+                                  max_pool2d_backward_ref(dy, argmax, x.shape))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool_2x2_nan_and_tie_positions(dtype):
+    """Every way a 2x2 window can hold NaNs or tied maxima: the first NaN, else the
+    first maximum, in row-major order (a b / c d)."""
+    windows = []
+    for pattern in range(16):                    # which of a, b, c, d are NaN
+        windows.append([np.nan if pattern >> i & 1 else float(i) for i in range(4)])
+    for pattern in range(1, 16):                 # which of them tie at the maximum 5
+        windows.append([5.0 if pattern >> i & 1 else -1.0 for i in range(4)])
+    x = np.array(windows, dtype).reshape(1, len(windows), 2, 2)
+    out, argmax = max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
+    ref_out, ref_argmax = max_pool2d_forward_ref(x, (2, 2), (2, 2), (0, 0))
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_array_equal(argmax, ref_argmax)
+
+
 @pytest.mark.parametrize("kernel,stride,padding", [((2, 2), (2, 2), (0, 0)),
                                                    ((3, 3), (2, 2), (1, 1)),
                                                    ((3, 2), (1, 1), (1, 0))])
