@@ -153,113 +153,123 @@ def _transpose(src, bias, dst):
                 d[w] = s[w] + bias[a]
 
 
-@jit(parallel=True, fastmath={"contract"})
-def _direct(xp, w, bias, dilation, out):
-    """out (N, O, OH, OW) <- the stride-1 convolution of the padded planes xp (N, C, Hp, Wr)
-    with w (O4, C, kh, kw), plus bias (O4,); written in place. O4 is O rounded up to a
-    multiple of 4 (zero filters), kw is a multiple of 3, and xp's spare bottom row keeps
-    every read in bounds (the row width Wr may exceed OW + dw*(kw-1): zero columns).
+@jit(fastmath={"contract"})
+def _direct_block(xp, w, bias, dilation, out, n, o):
+    """out[n, o:o + 4] (OH, OW) <- the stride-1 convolution of image n's padded planes
+    xp[n] (C, Hp, Wr) with the filters w[o:o + 4] (C, kh, kw), plus bias; one task of
+    _direct. kw is a multiple of 3; xp's spare bottom row keeps every read in bounds.
 
-    Parallel over (image, block of 4 output channels). The block's planes are computed
-    in wide rows (OH*Wr, each row's last Wr - OW columns thrown away) in a scratch
-    buffer that stays in L1: one pass over it per (input channel, kernel row, 3 taps)
-    reads the input once for 12 multiply-adds per position, the weights being
-    loop-invariant scalars. "contract" only lets a + w*x become one fused multiply-add.
+    The 4 planes are computed in wide rows (OH*Wr, each row's last Wr - OW columns
+    thrown away) in a scratch buffer that stays in L1: one pass over it per (input
+    channel, kernel row, 3 taps) reads the input once for 12 multiply-adds per
+    position, the weights being loop-invariant scalars. (8 filters per pass, or 2
+    filters and all 9 taps of a 3x3 kernel, took 1.15x and 1.6x as long on conv2.)
+    "contract" only lets each a + w*x become one fused multiply-add.
     """
     N, O, OH, OW = out.shape
-    blocks, C, kh, kw = w.shape[0] // 4, w.shape[1], w.shape[2], w.shape[3]
+    C, kh, kw = w.shape[1:]
     Wr = xp.shape[3]
     dh, dw = dilation
     L = OH * Wr
     planes = xp.reshape(N, C, -1)
-    for task in prange(N * blocks):
-        n = task // blocks
-        o = task % blocks * 4
-        acc = np.empty((4, L), dtype=out.dtype)
-        for k in range(4):
-            for q in range(L):
-                acc[k, q] = bias[o + k]
-        for c in range(C):
-            for i in range(kh):
-                for j in range(0, kw, 3):
-                    x0 = planes[n, c, i * dh * Wr + j * dw:]
-                    x1 = x0[dw:]
-                    x2 = x0[2 * dw:]
-                    a0, a1, a2 = w[o, c, i, j], w[o, c, i, j + 1], w[o, c, i, j + 2]
-                    b0, b1, b2 = w[o + 1, c, i, j], w[o + 1, c, i, j + 1], w[o + 1, c, i, j + 2]
-                    c0, c1, c2 = w[o + 2, c, i, j], w[o + 2, c, i, j + 1], w[o + 2, c, i, j + 2]
-                    d0, d1, d2 = w[o + 3, c, i, j], w[o + 3, c, i, j + 1], w[o + 3, c, i, j + 2]
-                    for q in range(L):
-                        v0, v1, v2 = x0[q], x1[q], x2[q]
-                        acc[0, q] = acc[0, q] + a0 * v0 + a1 * v1 + a2 * v2
-                        acc[1, q] = acc[1, q] + b0 * v0 + b1 * v1 + b2 * v2
-                        acc[2, q] = acc[2, q] + c0 * v0 + c1 * v1 + c2 * v2
-                        acc[3, q] = acc[3, q] + d0 * v0 + d1 * v1 + d2 * v2
-        for k in range(min(4, O - o)):
-            for h in range(OH):
-                src = acc[k, h * Wr:]
-                dst = out[n, o + k, h]
-                for q in range(OW):
-                    dst[q] = src[q]
+    acc = np.empty((4, L), dtype=out.dtype)
+    for k in range(4):
+        for q in range(L):
+            acc[k, q] = bias[o + k]
+    for c in range(C):
+        for i in range(kh):
+            for j in range(0, kw, 3):
+                x0 = planes[n, c, i * dh * Wr + j * dw:]
+                x1 = x0[dw:]
+                x2 = x0[2 * dw:]
+                a0, a1, a2 = w[o, c, i, j], w[o, c, i, j + 1], w[o, c, i, j + 2]
+                b0, b1, b2 = w[o + 1, c, i, j], w[o + 1, c, i, j + 1], w[o + 1, c, i, j + 2]
+                c0, c1, c2 = w[o + 2, c, i, j], w[o + 2, c, i, j + 1], w[o + 2, c, i, j + 2]
+                d0, d1, d2 = w[o + 3, c, i, j], w[o + 3, c, i, j + 1], w[o + 3, c, i, j + 2]
+                for q in range(L):
+                    v0, v1, v2 = x0[q], x1[q], x2[q]
+                    acc[0, q] = acc[0, q] + a0 * v0 + a1 * v1 + a2 * v2
+                    acc[1, q] = acc[1, q] + b0 * v0 + b1 * v1 + b2 * v2
+                    acc[2, q] = acc[2, q] + c0 * v0 + c1 * v1 + c2 * v2
+                    acc[3, q] = acc[3, q] + d0 * v0 + d1 * v1 + d2 * v2
+    for k in range(min(4, O - o)):
+        for h in range(OH):
+            src = acc[k, h * Wr:]
+            dst = out[n, o + k, h]
+            for q in range(OW):
+                dst[q] = src[q]
 
 
-@jit(parallel=True, fastmath={"reassoc", "contract"})
-def _direct_weight_grad(xp, gp, run, dilation, part):
-    """part (N, O, C, kh, kw) <- image n's share of the weight gradient (summed over n
-    after): per tap, the dot product of dy[n, o] in wide rows, which is gp's plane from
-    run[0] for run[1] values (zeros beyond OW), and the run of xp[n, c] the tap reads.
-    kw is a multiple of 3.
+@jit(parallel=True)
+def _direct(xp, w, bias, dilation, out):
+    """out (N, O, OH, OW) <- _direct_block for every image and block of 4 filters of
+    w (O4, C, kh, kw), bias (O4,), O4 being O rounded up to 4 with zero filters.
+    (The tasks are calls: the same loops inside the prange took 1 s longer to compile.)"""
+    blocks = w.shape[0] // 4
+    for task in prange(out.shape[0] * blocks):
+        _direct_block(xp, w, bias, dilation, out, task // blocks, task % blocks * 4)
 
-    Parallel over (image, block of 4 output channels): one pass per (input channel,
-    kernel row, 3 taps) computes 12 dot products, reading each run once. (One output
-    channel per pass took 2.3x as long on conv2.) "reassoc" lets LLVM keep the partial
-    sums in vector registers, in the input's dtype. A last block short of 4 channels
-    repeats its last channel and drops the copies.
+
+@jit(fastmath={"reassoc", "contract"})
+def _weight_grad_block(xp, gp, run, dilation, part, n, o):
+    """part[n, o:o + 4] (C, kh, kw) <- image n's share of the weight gradient of the
+    filters o..o+3 (summed over n after); one task of _direct_weight_grad.
+
+    Per tap, the dot product of dy[n, o] in wide rows, which is gp's plane from run[0]
+    for run[1] values (zeros beyond OW), and the run of xp[n, c] the tap reads: one
+    pass per (input channel, kernel row, 3 taps) computes 12 of them, reading each run
+    once (one filter per pass took 1.8x as long on conv2). kw is a multiple of 3.
+    "reassoc" lets LLVM keep the partial sums in vector registers, in the input's
+    dtype. A last block short of 4 filters repeats its last one and drops the copies.
     """
     N, O, C, kh, kw = part.shape
-    blocks = -(-O // 4)
     Wr = xp.shape[3]
     dh, dw = dilation
     start, L = run
     planes = xp.reshape(N, C, -1)
     grads = gp.reshape(N, O, -1)
-    for task in prange(N * blocks):
-        n = task // blocks
-        o = task % blocks * 4
-        g0 = grads[n, o, start:start + L]
-        g1 = grads[n, min(o + 1, O - 1), start:start + L]
-        g2 = grads[n, min(o + 2, O - 1), start:start + L]
-        g3 = grads[n, min(o + 3, O - 1), start:start + L]
-        t = np.empty((4, 3), dtype=part.dtype)
-        for c in range(C):
-            for i in range(kh):
-                for j in range(0, kw, 3):
-                    x0 = planes[n, c, i * dh * Wr + j * dw:]
-                    x1 = x0[dw:]
-                    x2 = x0[2 * dw:]
-                    a0 = a1 = a2 = b0 = b1 = b2 = np.float32(0)  # float64 inputs: float64
-                    c0 = c1 = c2 = d0 = d1 = d2 = np.float32(0)
-                    for q in range(L):
-                        v0, v1, v2 = x0[q], x1[q], x2[q]
-                        a0 += g0[q] * v0
-                        a1 += g0[q] * v1
-                        a2 += g0[q] * v2
-                        b0 += g1[q] * v0
-                        b1 += g1[q] * v1
-                        b2 += g1[q] * v2
-                        c0 += g2[q] * v0
-                        c1 += g2[q] * v1
-                        c2 += g2[q] * v2
-                        d0 += g3[q] * v0
-                        d1 += g3[q] * v1
-                        d2 += g3[q] * v2
-                    t[0, 0], t[0, 1], t[0, 2] = a0, a1, a2
-                    t[1, 0], t[1, 1], t[1, 2] = b0, b1, b2
-                    t[2, 0], t[2, 1], t[2, 2] = c0, c1, c2
-                    t[3, 0], t[3, 1], t[3, 2] = d0, d1, d2
-                    for k in range(min(4, O - o)):
-                        for r in range(3):
-                            part[n, o + k, c, i, j + r] = t[k, r]
+    g0 = grads[n, o, start:start + L]
+    g1 = grads[n, min(o + 1, O - 1), start:start + L]
+    g2 = grads[n, min(o + 2, O - 1), start:start + L]
+    g3 = grads[n, min(o + 3, O - 1), start:start + L]
+    t = np.empty((4, 3), dtype=part.dtype)
+    for c in range(C):
+        for i in range(kh):
+            for j in range(0, kw, 3):
+                x0 = planes[n, c, i * dh * Wr + j * dw:]
+                x1 = x0[dw:]
+                x2 = x0[2 * dw:]
+                a0 = a1 = a2 = b0 = b1 = b2 = np.float32(0)  # float64 inputs: float64
+                c0 = c1 = c2 = d0 = d1 = d2 = np.float32(0)
+                for q in range(L):
+                    v0, v1, v2 = x0[q], x1[q], x2[q]
+                    a0 += g0[q] * v0
+                    a1 += g0[q] * v1
+                    a2 += g0[q] * v2
+                    b0 += g1[q] * v0
+                    b1 += g1[q] * v1
+                    b2 += g1[q] * v2
+                    c0 += g2[q] * v0
+                    c1 += g2[q] * v1
+                    c2 += g2[q] * v2
+                    d0 += g3[q] * v0
+                    d1 += g3[q] * v1
+                    d2 += g3[q] * v2
+                t[0, 0], t[0, 1], t[0, 2] = a0, a1, a2
+                t[1, 0], t[1, 1], t[1, 2] = b0, b1, b2
+                t[2, 0], t[2, 1], t[2, 2] = c0, c1, c2
+                t[3, 0], t[3, 1], t[3, 2] = d0, d1, d2
+                for k in range(min(4, O - o)):
+                    for r in range(3):
+                        part[n, o + k, c, i, j + r] = t[k, r]
+
+
+@jit(parallel=True)
+def _direct_weight_grad(xp, gp, run, dilation, part):
+    """part (N, O, C, kh, kw) <- _weight_grad_block for every image and block of 4 filters."""
+    blocks = -(-part.shape[1] // 4)
+    for task in prange(part.shape[0] * blocks):
+        _weight_grad_block(xp, gp, run, dilation, part, task // blocks, task % blocks * 4)
 
 
 # ---------------------------------------------------------------- the column matrix
