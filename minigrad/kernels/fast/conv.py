@@ -379,25 +379,20 @@ def _direct_serves(x_shape, kernel, stride, padding, dilation):
 
 
 def _blocks_of_four(w):
-    """w (O, C, kh, kw) -> (O4, C, kh, kw), O4 = O rounded up to 4, zero filters added."""
-    O = w.shape[0]
-    w4 = np.zeros((-(-O // 4) * 4,) + w.shape[1:], dtype=w.dtype)
-    w4[:O] = w
+    """w (O, ...) -> (O4, ...), O4 = O rounded up to 4: zero filters (or biases) added."""
+    w4 = np.zeros((-(-len(w) // 4) * 4,) + w.shape[1:], dtype=w.dtype)
+    w4[:len(w)] = w
     return w4
 
 
-def _forward_direct(x, weight, bias, args):
+def _forward_direct(x, weight, bias, args, OH, OW):
     """_direct_serves's convolutions (both of the main example): no column matrix, no
     BLAS, no reorder; the cache keeps xp, padded to the row width the backward's padded
     dy needs too (W + max(2pw, dw*(kw-1)))."""
-    (kh, kw), _, padding, (dh, dw) = args
-    N, C, H, W = x.shape
-    OH, OW = H + 2 * padding[0] - dh * (kh - 1), W + 2 * padding[1] - dw * (kw - 1)
-    xp = _padded(x, padding, W + max(2 * padding[1], dw * (kw - 1)))
-    out = np.empty((N, weight.shape[0], OH, OW), dtype=x.dtype)
-    b4 = np.zeros(-(-weight.shape[0] // 4) * 4, dtype=x.dtype)
-    b4[:len(bias)] = bias
-    _direct(xp, _blocks_of_four(weight), b4, args[3], out)
+    kw, padding, dw = args[0][1], args[2], args[3][1]
+    xp = _padded(x, padding, x.shape[3] + max(2 * padding[1], dw * (kw - 1)))
+    out = np.empty((x.shape[0], weight.shape[0], OH, OW), dtype=x.dtype)
+    _direct(xp, _blocks_of_four(weight), _blocks_of_four(bias), args[3], out)
     return out, xp
 
 
@@ -440,7 +435,7 @@ def conv2d_forward(x, weight, bias, stride, padding, dilation):
     args = tuple(weight.shape[2:]), tuple(stride), tuple(padding), tuple(dilation)
     b = bias if bias is not None else np.zeros(weight.shape[0], dtype=x.dtype)
     if _direct_serves(x.shape, *args):
-        out, saved = _forward_direct(x, weight, b, args)
+        out, saved = _forward_direct(x, weight, b, args, OH, OW)
     else:
         w2 = np.ascontiguousarray(weight).reshape(weight.shape[0], -1)
         out, saved = _forward_blas(x, w2, b, args, OH, OW)
