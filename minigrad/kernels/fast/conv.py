@@ -211,27 +211,31 @@ def _direct(xp, w, bias, dilation, out):
 
 
 @jit(fastmath={"reassoc", "contract"})
-def _weight_grad_block(xp, gp, run, dilation, part, n, o):
+def _weight_grad_block(xp, dy, dilation, part, n, o):
     """part[n, o:o + 4] (C, kh, kw) <- image n's share of the weight gradient of the
     filters o..o+3 (summed over n after); one task of _direct_weight_grad.
 
-    Per tap, the dot product of dy[n, o] in wide rows, which is gp's plane from run[0]
-    for run[1] values (zeros beyond OW), and the run of xp[n, c] the tap reads: one
-    pass per (input channel, kernel row, 3 taps) computes 12 of them, reading each run
-    once (one filter per pass took 1.8x as long on conv2). kw is a multiple of 3.
-    "reassoc" lets LLVM keep the partial sums in vector registers, in the input's
-    dtype. A last block short of 4 filters repeats its last one and drops the copies.
+    dy[n, o:o + 4] is first copied into wide rows, OH*Wr values with zeros beyond OW
+    (and zero planes past the last filter). Then per tap, the dot product of such a
+    plane and the run of xp[n, c] the tap reads: one pass per (input channel, kernel
+    row, 3 taps) computes 12 of them, reading each run once (one filter per pass took
+    1.8x as long on conv2). kw is a multiple of 3. "reassoc" lets LLVM keep the
+    partial sums in vector registers, in the input's dtype.
     """
     N, O, C, kh, kw = part.shape
+    OH, OW = dy.shape[2:]
     Wr = xp.shape[3]
     dh, dw = dilation
-    start, L = run
+    L = OH * Wr
     planes = xp.reshape(N, C, -1)
-    grads = gp.reshape(N, O, -1)
-    g0 = grads[n, o, start:start + L]
-    g1 = grads[n, min(o + 1, O - 1), start:start + L]
-    g2 = grads[n, min(o + 2, O - 1), start:start + L]
-    g3 = grads[n, min(o + 3, O - 1), start:start + L]
+    g = np.zeros((4, L), dtype=dy.dtype)
+    for k in range(min(4, O - o)):
+        for h in range(OH):
+            src = dy[n, o + k, h]
+            dst = g[k, h * Wr:]
+            for q in range(OW):
+                dst[q] = src[q]
+    g0, g1, g2, g3 = g[0], g[1], g[2], g[3]
     t = np.empty((4, 3), dtype=part.dtype)
     for c in range(C):
         for i in range(kh):
@@ -265,11 +269,11 @@ def _weight_grad_block(xp, gp, run, dilation, part, n, o):
 
 
 @jit(parallel=True)
-def _direct_weight_grad(xp, gp, run, dilation, part):
+def _direct_weight_grad(xp, dy, dilation, part):
     """part (N, O, C, kh, kw) <- _weight_grad_block for every image and block of 4 filters."""
     blocks = -(-part.shape[1] // 4)
     for task in prange(part.shape[0] * blocks):
-        _weight_grad_block(xp, gp, run, dilation, part, task // blocks, task % blocks * 4)
+        _weight_grad_block(xp, dy, dilation, part, task // blocks, task % blocks * 4)
 
 
 # ---------------------------------------------------------------- the column matrix
@@ -397,19 +401,16 @@ def _forward_direct(x, weight, bias, args, OH, OW):
 
 
 def _backward_direct(dy, xp, x_shape, weight, args, need_dx):
-    """The backward of _forward_direct -> (dx or None, dW). dy is padded by d*(k-1) - p
-    to xp's row width: dW is then per-image dot products of its wide rows with the runs
-    of xp (float64 across images), and dx the convolution of it with the filters
-    transposed and flipped, by the forward's kernel."""
+    """The backward of _forward_direct -> (dx or None, dW). dW is per-image dot products
+    of dy's planes in wide rows with the runs of xp (float64 across images); dx the
+    convolution, by the forward's kernel, of dy padded by d*(k-1) - p to xp's row
+    width with the filters transposed and flipped."""
     (kh, kw), _, (ph, pw), (dh, dw) = args
-    N, O, OH, _ = dy.shape
-    Wr = xp.shape[3]
-    reach = (dh * (kh - 1) - ph, dw * (kw - 1) - pw)
-    gp = _padded(dy, reach, Wr)
-    part = np.empty((N, O) + weight.shape[1:], dtype=dy.dtype)
-    _direct_weight_grad(xp, gp, (reach[0] * Wr + reach[1], OH * Wr), args[3], part)
+    part = np.empty(dy.shape[:2] + weight.shape[1:], dtype=dy.dtype)
+    _direct_weight_grad(xp, dy, args[3], part)
     dx = None
     if need_dx:
+        gp = _padded(dy, (dh * (kh - 1) - ph, dw * (kw - 1) - pw), xp.shape[3])
         dx = np.empty(x_shape, dtype=dy.dtype)
         flipped = _blocks_of_four(weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
         _direct(gp, flipped, np.zeros(len(flipped), dtype=dy.dtype), args[3], dx)
