@@ -194,8 +194,10 @@ def build_cases(torch, rng):
 
 CONV_LAYERS = [("conv1", (64, 1, 28, 28), (16, 1, 3, 3), False),
                ("conv2", (64, 16, 14, 14), (32, 16, 3, 3), True)]
-# Each variant as the settings of the fast conv's two dispatch knobs (_SMALL_K, _WIDE_MAX).
-VARIANTS = {"direct": (10 ** 9, 0.0), "blas wide": (0, float("inf")), "blas exact": (0, 0.0)}
+# Each variant as the settings of the fast conv's two dispatch knobs: whether its
+# _direct_serves test is kept (else nothing is direct) and _WIDE_MAX.
+VARIANTS = {"direct": (True, 0.0), "blas wide": (False, float("inf")),
+            "blas exact": (False, 0.0)}
 
 
 def blocked_timings(funcs, rounds, block=0.01):
@@ -224,7 +226,7 @@ def conv_variants(torch, rng, rounds):
     """Print fwd and fwd+bwd per variant against torch.nn.functional.conv2d + autograd."""
     F = torch.nn.functional
     one, pad1 = (1, 1), (1, 1)
-    default = fast_conv._SMALL_K, fast_conv._WIDE_MAX
+    default = fast_conv._direct_serves, fast_conv._WIDE_MAX
     print(f"\nconv variants, ms per call, median (best) over {rounds} rounds of 10 ms blocks; "
           "* = the dispatch's choice")
     head = (f"{'layer':6s} {'variant':12s} {'fwd':>15s} {'f+b':>15s} {'torch fwd':>15s} "
@@ -244,7 +246,8 @@ def conv_variants(torch, rng, rounds):
             F.conv2d(xt, wt, None, one, pad1).backward(dyt)
 
         def ours(knobs, backward):
-            fast_conv._SMALL_K, fast_conv._WIDE_MAX = knobs
+            fast_conv._direct_serves = default[0] if knobs[0] else (lambda *shapes: False)
+            fast_conv._WIDE_MAX = knobs[1]
             _, cache = conv2d_forward(x, w, None, one, pad1, one)
             if backward:
                 conv2d_backward(dy, cache, need_dx=need_dx)
@@ -254,9 +257,9 @@ def conv_variants(torch, rng, rounds):
             funcs[variant + " fwd"] = lambda knobs=knobs: ours(knobs, False)
             funcs[variant + " f+b"] = lambda knobs=knobs: ours(knobs, True)
         t = blocked_timings(funcs, rounds)
-        fast_conv._SMALL_K, fast_conv._WIDE_MAX = default
+        fast_conv._direct_serves, fast_conv._WIDE_MAX = default
         _, OW, OWc = fast_conv._sizes(xs, ws[2:], one, pad1, one)
-        chosen = ("direct" if ws[1] * ws[2] * ws[3] <= fast_conv._SMALL_K else
+        chosen = ("direct" if fast_conv._direct_serves(xs, ws[2:], one, pad1, one) else
                   "blas wide" if OWc > OW else "blas exact")
 
         def cell(name):

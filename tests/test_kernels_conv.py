@@ -252,17 +252,27 @@ def test_conv2d_matches_torch(cfg, with_bias):
 # ---------------------------------------------------------------- the fast backend's variants
 
 # (x shape, weight shape, stride, padding, dilation, variant): one case per path of
-# kernels/fast/conv.py's dispatch, named by what it reaches.
+# kernels/fast/conv.py's dispatch, named by what it reaches; the direct cases have C and
+# O on both sides of its blocks of 4 output channels (and of 4 input channels, dx's O).
 VARIANT_CASES = {
-    "direct K=9": ((3, 1, 9, 7), (5, 1, 3, 3), (1, 1), (1, 1), (1, 1), "direct"),
-    "direct K=8 padded to 9, strided": ((2, 2, 7, 9), (3, 2, 2, 2), (1, 2), (0, 1), (1, 1),
-                                        "direct"),
-    "blas wide rows, one run": ((3, 4, 6, 10), (5, 4, 3, 3), (1, 1), (1, 1), (1, 1), "wide"),
+    "direct conv1-like, O=5": ((3, 1, 9, 7), (5, 1, 3, 3), (1, 1), (1, 1), (1, 1), "direct"),
+    "direct C=4 O=5": ((3, 4, 6, 10), (5, 4, 3, 3), (1, 1), (1, 1), (1, 1), "direct"),
+    "direct C=6 O=9, padding 0": ((2, 6, 7, 8), (9, 6, 3, 3), (1, 1), (0, 0), (1, 1),
+                                  "direct"),
+    "direct 5x3, padding (2, 2)": ((2, 3, 9, 6), (4, 3, 5, 3), (1, 1), (2, 2), (1, 1),
+                                   "direct"),
+    "direct 1x6, padding (0, 3)": ((2, 2, 4, 9), (3, 2, 1, 6), (1, 1), (0, 3), (1, 1),
+                                   "direct"),
+    "direct dilated": ((3, 2, 8, 16), (3, 2, 3, 3), (1, 1), (2, 2), (2, 2), "direct"),
+    "blas wide rows, one run, 2x2": ((3, 2, 7, 10), (3, 2, 2, 2), (1, 1), (0, 0), (1, 1),
+                                     "wide"),
+    "blas wide rows, padding beyond the kernel": ((3, 2, 6, 10), (3, 2, 3, 3), (1, 1),
+                                                  (3, 3), (1, 1), "wide"),
     "blas wide rows, a run per row": ((3, 3, 9, 12), (4, 3, 3, 3), (2, 1), (1, 1), (1, 1),
                                       "wide"),
-    "blas wide rows, dilated": ((3, 2, 8, 16), (3, 2, 3, 3), (1, 1), (2, 2), (2, 2), "wide"),
     "blas K=13, 1x1, rows line up": ((3, 13, 5, 4), (3, 13, 1, 1), (1, 1), (0, 0), (1, 1),
                                      "exact"),
+    "blas 2x2 strided": ((2, 2, 7, 9), (3, 2, 2, 2), (1, 2), (0, 1), (1, 1), "exact"),
     "blas reference rows, sw=2": ((3, 3, 9, 9), (4, 3, 3, 3), (1, 2), (1, 1), (1, 1), "exact"),
 }
 
@@ -273,8 +283,8 @@ def test_each_fast_variant_matches_the_reference(case, dtype, monkeypatch):
     xs, ws, stride, padding, dilation, variant = case
     args = stride, padding, dilation
     OH, OW, OWc = fast._sizes(xs, ws[2:], *args)
-    assert (ws[1] * ws[2] * ws[3] <= fast._SMALL_K) == (variant == "direct")
-    assert (OWc > OW) == (variant == "wide")
+    assert fast._direct_serves(xs, ws[2:], *args) == (variant == "direct")
+    assert variant == "direct" or (OWc > OW) == (variant == "wide")
     # Blocks of two images, so a batch of 3 ends with a short block.
     monkeypatch.setattr(fast, "_BLOCK_BYTES", 2 * ws[1] * ws[2] * ws[3] * OH * OWc * 8)
     rng = np.random.default_rng(sum(xs))
@@ -284,7 +294,7 @@ def test_each_fast_variant_matches_the_reference(case, dtype, monkeypatch):
     out_r, cache_r = reference.conv2d_forward(x, w, b, *args)
     np.testing.assert_allclose(out, out_r, **tol(dtype))
     assert out.dtype == dtype and out.flags.c_contiguous
-    assert cache[0].ndim == (2 if variant == "direct" else 4)
+    assert (cache[0].shape == xs) == (variant != "direct")    # xp or x
 
     dy = rng.standard_normal(out.shape).astype(dtype)
     want = reference.conv2d_backward(dy, cache_r)
