@@ -42,6 +42,7 @@ def _run(code, pythonpath=None, **env):
     environment = {k: v for k, v in os.environ.items()
                    if not k.startswith(("NUMBA_THREADING_LAYER", "MINIGRAD_BACKEND"))}
     environment.update(env)
+    environment = {k: v for k, v in environment.items() if v != ""}   # "" unsets
     if pythonpath:
         environment["PYTHONPATH"] = os.pathsep.join([pythonpath, ROOT])
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -67,6 +68,24 @@ def test_a_misspelt_backend_is_refused_at_import():
                             text=True, cwd=ROOT, env=dict(os.environ, MINIGRAD_BACKEND="cuda"))
     assert result.returncode != 0
     assert "unknown kernel backend 'cuda'" in result.stderr and "'numpy'" in result.stderr
+
+
+BLAS_THREADS = """
+import numpy as np
+from threadpoolctl import threadpool_info
+before = [i["num_threads"] for i in threadpool_info() if i["internal_api"] == "openblas"]
+import minigrad.kernels.fast
+after = [i["num_threads"] for i in threadpool_info() if i["internal_api"] == "openblas"]
+print(before, after)
+"""
+
+
+def test_the_fast_backend_caps_openblas_at_one_thread_unless_the_user_chose():
+    before, after = _run(BLAS_THREADS, OPENBLAS_NUM_THREADS="")[0].split("] [")
+    if before == "[]":
+        pytest.skip("numpy's BLAS is not OpenBLAS here: nothing to cap")
+    assert after == "1]"
+    assert _run(BLAS_THREADS, OPENBLAS_NUM_THREADS="2")[0] == "[2] [2]"
 
 
 def _tbb_installed():

@@ -24,6 +24,16 @@ by name find it. This must happen before numba launches its pool: by the first
 parallel kernel, or by `numba.set_num_threads`, so a program that calls numba
 itself should `import minigrad.kernels.fast` first (the benchmarks do).
 
+BLAS threads. The products that stay with BLAS (Linear's, and convolutions the
+direct loops do not serve) are small next to the numba kernels around them, and
+OpenBLAS's workers spin for about 0.1 s after each product (OPENBLAS_THREAD_TIMEOUT,
+2^28 cycles by default), holding a core that numba's pool needs for the next kernel:
+the MNIST CNN's step took 6.55 ms with two BLAS threads and 4.05 ms with one
+(benchmarks/README.md, "BLAS at one thread"). So loading this backend caps
+OpenBLAS at one thread (threadpoolctl), for the whole process, unless the user
+chose a count in the environment (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS);
+threadpoolctl's `threadpool_limits(2, "blas")` sets another count afterwards.
+
 Cache. `cache=True` keeps compiled kernels on disk (a parallel kernel takes
 0.5-2 s to compile). `jit` picks the first writable place: NUMBA_CACHE_DIR if
 the user set it (numba's own rule: the user's choice wins), else the package
@@ -76,6 +86,14 @@ def _choose_threading_layer():
         _LAYERS_WITH_TBB if _preload_tbb() else _LAYERS_WITHOUT_TBB)
 
 
+def _cap_blas_threads():
+    """One BLAS thread (the module docstring's "BLAS threads"), unless the user's
+    environment chose a thread count."""
+    if "OPENBLAS_NUM_THREADS" not in os.environ and "OMP_NUM_THREADS" not in os.environ:
+        from threadpoolctl import ThreadpoolController
+        ThreadpoolController().select(internal_api="openblas").limit(limits=1)
+
+
 def _writable(folder: Path) -> bool:
     """True when a file can be created in `folder` (created if missing)."""
     try:
@@ -117,6 +135,7 @@ def choose_cache_dir(env=os.environ, writable=_writable):
 
 
 _choose_threading_layer()
+_cap_blas_threads()
 _CACHE_KIND, _CACHE_DIR = choose_cache_dir()
 # numba's first cache locator uses numba.config.CACHE_DIR (NUMBA_CACHE_DIR) when it is
 # set, and fails at decoration when that folder is not writable: point it at ours.
