@@ -45,6 +45,8 @@ def mlp():
 
 
 def mnist_cnn():
+    # the layers as written: the fast backend's plan would fold each ReLU into its max-pool
+    nn.utils.fusion.enabled = False
     from minigrad.nn.batchnorm import BatchNorm2d    # until minigrad.nn exports it
     minigrad.manual_seed(0)
     model = nn.Sequential(

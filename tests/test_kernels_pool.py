@@ -112,6 +112,34 @@ def test_max_pool_2x2_random_shapes_match_reference(N, C, H, W, dtype, contiguou
                                   max_pool2d_backward_ref(dy, argmax, x.shape))
 
 
+def _relu_then_pool(x, args, forward, backward, dy):
+    """relu(max_pool2d(x)) and its input gradient, composed from the unfused kernels."""
+    out, argmax = forward(x, *args)
+    y = relu_forward_ref(out)
+    return y, backward(relu_backward_ref(dy, y), argmax, x.shape)
+
+
+@FEW
+@given(pool_configs(), st.booleans(), st.booleans())
+def test_max_pool_with_relu_equals_relu_of_max_pool(cfg, nans, square):
+    """relu=True (the fusion plan's one pass) gives relu's values and gradients on both
+    backends, the 2x2 kernel and the general one, with ties at zero and NaNs."""
+    rng, x = make_input(cfg)
+    if nans:
+        x = np.where(rng.random(x.shape) < 0.15, np.nan, x).astype(cfg["dtype"])
+    args = ((2, 2), (2, 2), (0, 0)) if square and min(x.shape[2:]) >= 2 else pool_args(cfg)
+    out = rng.standard_normal(max_pool2d_forward_ref(x, *args)[0].shape)
+    dy = out.astype(cfg["dtype"])
+    want_y, want_dx = _relu_then_pool(x, args, max_pool2d_forward_ref, max_pool2d_backward_ref, dy)
+    for forward, backward in ((max_pool2d_forward, max_pool2d_backward),
+                              (max_pool2d_forward_ref, max_pool2d_backward_ref)):
+        y, argmax = forward(x, *args, relu=True)
+        assert y.dtype == x.dtype and argmax.dtype == np.int32
+        np.testing.assert_array_equal(y, want_y)
+        np.testing.assert_array_equal(argmax < 0, ~(want_y > 0))   # no gradient unless > 0
+        np.testing.assert_array_equal(backward(dy, argmax, x.shape), want_dx)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_max_pool_2x2_nan_and_tie_positions(dtype):
     """Every way a 2x2 window can hold NaNs or tied maxima: the first NaN, else the

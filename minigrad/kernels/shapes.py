@@ -1,4 +1,5 @@
-"""Shape rules and argument checks shared by both kernel backends.
+"""Shape rules and argument checks shared by both kernel backends (and the one
+post-pass both run alike, relu_of_pooled).
 
 Nothing here depends on numpy-vs-numba: each backend imports these, so the
 reference and the fast kernels accept, reject and size their arguments alike.
@@ -106,3 +107,11 @@ def check_same_shape(name, a, b):
     """Raise unless the two arrays have one shape."""
     if a.shape != b.shape:
         raise ValueError(f"{name}: shapes differ, {a.shape} and {b.shape}")
+
+
+def relu_of_pooled(out, argmax):
+    """relu(max_pool2d(x)) from max_pool2d(x)'s (out, argmax) -> (out', argmax'): 0 where
+    the maximum is negative (NaN stays, as in relu), and argmax -1 wherever the maximum is
+    not positive, so the backward sends no gradient there (relu's mask is y > 0)."""
+    dead = ~(out > 0)
+    return np.where(out < 0, out.dtype.type(0), out), np.where(dead, -1, argmax).astype(np.int32)

@@ -303,7 +303,8 @@ class Sequential(Module):
 
 
 class _CallsFunction(Module):
-    """Stores its constructor's options, in order, and calls `function(*inputs, **those)`.
+    """Stores its constructor's options, in order, and calls `function(*inputs, **those)`
+    (keywords given to the call are passed on too: the fusion plan's relu=True).
 
     A subclass names `function` and, when it has options, writes an `__init__`
     with PyTorch's signature that passes them on by keyword: the activations, the
@@ -318,10 +319,10 @@ class _CallsFunction(Module):
         for name, value in options.items():
             setattr(self, name, value)
 
-    def forward(self, *inputs):
+    def forward(self, *inputs, **extra):
         options = {name: getattr(self, name) for name in self._options}
         # through the class: a function stored on it would otherwise bind `self`
-        return type(self).function(*inputs, **options)
+        return type(self).function(*inputs, **options, **extra)
 
     def extra_repr(self):
         return ", ".join(f"{name}={getattr(self, name)!r}" for name in self._options)

@@ -15,9 +15,9 @@ from minigrad.tensor import Tensor
 
 
 class MaxPool2d(Function):
-    def forward(self, x, *, kernel_size, stride, padding):
+    def forward(self, x, *, kernel_size, stride, padding, relu=False):
         self.x_shape = x.shape
-        out, argmax = pool_kernels.max_pool2d_forward(x, kernel_size, stride, padding)
+        out, argmax = pool_kernels.max_pool2d_forward(x, kernel_size, stride, padding, relu)
         self.save_for_backward(argmax)
         return out
 
@@ -49,9 +49,14 @@ def _pool_arguments(op, x, kernel_size, stride, padding):
     return dict(kernel_size=kernel, stride=stride, padding=padding)
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0):
-    """Max over kh x kw windows; stride defaults to kernel_size. (N, C, H, W) -> (N, C, OH, OW)."""
-    return MaxPool2d.apply(x, **_pool_arguments("max_pool2d", x, kernel_size, stride, padding))
+def max_pool2d(x, kernel_size, stride=None, padding=0, relu=False):
+    """Max over kh x kw windows; stride defaults to kernel_size. (N, C, H, W) -> (N, C, OH, OW).
+
+    relu=True (not in PyTorch) gives relu(max_pool2d(x)) in one pass, the same values and
+    gradients (ReLU is monotone): what the fast backend's plan for Sequential runs for a
+    ReLU followed by a MaxPool2d (minigrad/nn/utils/fusion.py)."""
+    arguments = _pool_arguments("max_pool2d", x, kernel_size, stride, padding)
+    return MaxPool2d.apply(x, relu=relu, **arguments)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):

@@ -13,7 +13,7 @@ import numpy as np
 from numba import prange
 
 from minigrad.kernels.fast import jit
-from minigrad.kernels.shapes import pool_check, pool_output_size  # noqa: F401
+from minigrad.kernels.shapes import pool_check, pool_output_size, relu_of_pooled  # noqa: F401
 
 
 # ---------------------------------------------------------------- numba kernels
@@ -65,7 +65,7 @@ def _window_corners(OH, OW, W):
 
 
 @jit(parallel=True)
-def _max_pool_fwd_2x2(x, OH, OW, chunks):
+def _max_pool_fwd_2x2(x, OH, OW, chunks, relu):
     """The CNN's 2x2, stride-2, unpadded case, in a form LLVM vectorises.
 
     Output rows are short (14 or 7 values in the CNN), too short for 16-lane
@@ -102,9 +102,12 @@ def _max_pool_fwd_2x2(x, OH, OW, chunks):
                 d_wins = _later_wins(c, d)
                 bottom_best = d if d_wins else c
                 bottom_wins = _later_wins(top_best, bottom_best)
-                out[p, k] = bottom_best if bottom_wins else top_best
+                best = bottom_best if bottom_wins else top_best
                 offset = W + d_wins if bottom_wins else b_wins
-                argmax[p, k] = corners[k] + offset
+                where = corners[k] + offset
+                # relu(max): 0 below zero, and a gradient only where the max is positive
+                out[p, k] = 0.0 if relu and best < 0 else best
+                argmax[p, k] = -1 if relu and not best > 0 else where
     return out.reshape(N, C, OH, OW), argmax.reshape(N, C, OH, OW)
 
 
@@ -122,7 +125,8 @@ def _max_pool_bwd(dy, argmax, H, W):
         plane = dx[p]
         plane[:] = 0
         for k in range(OH * OW):
-            plane[where[p, k]] += grads[p, k]
+            if where[p, k] >= 0:           # -1: the fused ReLU zeroed this output
+                plane[where[p, k]] += grads[p, k]
     return dx.reshape(N, C, H, W)
 
 
@@ -180,20 +184,22 @@ def _chunks(planes):
     return max(1, min(planes, 8 * numba.get_num_threads()))
 
 
-def max_pool2d_forward(x, kernel, stride, padding):
+def max_pool2d_forward(x, kernel, stride, padding, relu=False):
     """Max pooling forward. x (N, C, H, W) -> (out (N, C, OH, OW), argmax int32 (N, C, OH, OW)).
 
     argmax holds each output's flat index h*W + w inside its input plane, the
     first maximum in row-major window order. x is made C-contiguous first
     (a copy only when it is not). 2x2 windows with stride 2 and no padding take
-    a dedicated kernel that LLVM vectorises.
+    a dedicated kernel that LLVM vectorises, which also applies `relu` in the same
+    pass; other windows apply it after (the reference's relu_of_pooled).
     """
     OH, OW = pool_check(x.shape, kernel, stride, padding)
     x = np.ascontiguousarray(x)
     if tuple(kernel) == (2, 2) and tuple(stride) == (2, 2) and tuple(padding) == (0, 0):
-        return _max_pool_fwd_2x2(x, OH, OW, _chunks(x.shape[0] * x.shape[1]))
+        return _max_pool_fwd_2x2(x, OH, OW, _chunks(x.shape[0] * x.shape[1]), relu)
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    return _max_pool_fwd(x, kh, kw, sh, sw, ph, pw, OH, OW)
+    out, argmax = _max_pool_fwd(x, kh, kw, sh, sw, ph, pw, OH, OW)
+    return relu_of_pooled(out, argmax) if relu else (out, argmax)
 
 
 def max_pool2d_backward(dy, argmax, x_shape):

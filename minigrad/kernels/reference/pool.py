@@ -16,7 +16,7 @@ PyTorch's default), so every window divides by kh*kw.
 """
 import numpy as np
 
-from minigrad.kernels.shapes import pool_check, pool_output_size  # noqa: F401
+from minigrad.kernels.shapes import pool_check, pool_output_size, relu_of_pooled  # noqa: F401
 
 
 def _window_slice(i, stride, out_size):
@@ -24,8 +24,11 @@ def _window_slice(i, stride, out_size):
     return slice(i, i + stride * (out_size - 1) + 1, stride)
 
 
-def max_pool2d_forward(x, kernel, stride, padding):
-    """x (N, C, H, W) -> (out (N, C, OH, OW), argmax int32 (N, C, OH, OW))."""
+def max_pool2d_forward(x, kernel, stride, padding, relu=False):
+    """x (N, C, H, W) -> (out (N, C, OH, OW), argmax int32 (N, C, OH, OW)).
+
+    relu=True gives relu(max_pool2d(x)) (the fast backend's fusion plan; ReLU is monotone,
+    so the max of the relus is the relu of the max): see shapes.relu_of_pooled."""
     N, C, H, W = x.shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     OH, OW = pool_check(x.shape, kernel, stride, padding)
@@ -44,15 +47,17 @@ def max_pool2d_forward(x, kernel, stride, padding):
             better = (v > out) | (np.isnan(v) & ~np.isnan(out))
             out = np.where(better, v, out)
             argmax = np.where(better, (h0 + i) * W + (w0 + j), argmax).astype(np.int32)
-    return out, argmax
+    return relu_of_pooled(out, argmax) if relu else (out, argmax)
 
 
 def max_pool2d_backward(dy, argmax, x_shape):
-    """dy, argmax (N, C, OH, OW) -> dx (N, C, H, W): each gradient added to its argmax."""
+    """dy, argmax (N, C, OH, OW) -> dx (N, C, H, W): each gradient added to its argmax
+    (none where argmax is -1: an output the fused ReLU zeroed)."""
     N, C, H, W = x_shape
     dx = np.zeros((N * C, H * W), dtype=dy.dtype)
     planes = np.arange(N * C)[:, None]
-    np.add.at(dx, (planes, argmax.reshape(N * C, -1)), dy.reshape(N * C, -1))
+    where, grads = argmax.reshape(N * C, -1), dy.reshape(N * C, -1)
+    np.add.at(dx, (planes, np.maximum(where, 0)), np.where(where < 0, 0, grads))
     return dx.reshape(x_shape)
 
 

@@ -85,10 +85,11 @@ def fuse_sequential(model):
 # On the fast backend Sequential runs its layers through `run_fused`, which
 # rewrites two patterns into cheaper ones with the same values and gradients:
 #
-# * ReLU then MaxPool2d -> MaxPool2d then ReLU. relu is monotone, so the max
-#   of a window's relus is the relu of its max, and both orders send the
-#   gradient to the same element (the first maximum, when it is positive);
-#   the ReLU then touches a quarter of the data (for 2x2 windows).
+# * ReLU then MaxPool2d -> one max-pool that applies the ReLU to its output
+#   (F.max_pool2d's relu=True). relu is monotone, so the max of a window's relus
+#   is the relu of its max, and both send the gradient to the same element (the
+#   first maximum, when it is positive); the ReLU costs no pass and no kernel of
+#   its own (the ReLU module is not called; the MaxPool2d module is).
 # * Conv2d then an eval-mode BatchNorm2d, under no_grad -> one convolution
 #   with the folded weights of `folded_weights` (computed per call, so it
 #   always sees the current parameters): a pass over the activations saved.
@@ -110,12 +111,13 @@ def _layer_types():
 
 
 def _rewrite(layer, follower):
-    """The rewrite that applies to two neighbouring layers: "pool first", "fold" or None."""
+    """The rewrite that applies to two neighbouring layers: "relu into pool" (the ReLU into
+    the max-pool), "fold" or None."""
     BatchNorm2d, Conv2d, MaxPool2d, ReLU = _layer_types()
     if follower is None or layer._forward_hooks or follower._forward_hooks:
         return None
     if type(layer) is ReLU and type(follower) is MaxPool2d:
-        return "pool first"
+        return "relu into pool"
     if (type(layer) is Conv2d and type(follower) is BatchNorm2d and not follower.training
             and follower.track_running_stats and not autograd.is_grad_enabled()):
         return "fold"
@@ -128,8 +130,8 @@ def run_fused(modules, x):
     while modules[i] is not None:
         layer, follower = modules[i], modules[i + 1]
         rewrite = _rewrite(layer, follower) if plan else None
-        if rewrite == "pool first":
-            x = layer(follower(x))
+        if rewrite == "relu into pool":
+            x = follower(x, relu=True)   # the pool's module call, for hooks and drawings
         elif rewrite == "fold":
             weight, bias = folded_weights(layer, follower)
             x = F.conv2d(x, Tensor(weight), Tensor(bias), layer.stride, layer.padding,
