@@ -153,6 +153,13 @@ def _transpose(src, bias, dst):
                 d[w] = s[w] + bias[a]
 
 
+@jit()
+def _three_taps(plane, start, dw):
+    """The runs of a flattened padded plane that three neighbouring taps of one kernel
+    row read, from `start` on: the direct kernels' inner loops go along them."""
+    return plane[start:], plane[start + dw:], plane[start + 2 * dw:]
+
+
 @jit(fastmath={"contract"})
 def _direct_block(xp, w, bias, dilation, out, n, o):
     """out[n, o:o + 4] (OH, OW) <- the stride-1 convolution of image n's padded planes
@@ -179,9 +186,7 @@ def _direct_block(xp, w, bias, dilation, out, n, o):
     for c in range(C):
         for i in range(kh):
             for j in range(0, kw, 3):
-                x0 = planes[n, c, i * dh * Wr + j * dw:]
-                x1 = x0[dw:]
-                x2 = x0[2 * dw:]
+                x0, x1, x2 = _three_taps(planes[n, c], i * dh * Wr + j * dw, dw)
                 a0, a1, a2 = w[o, c, i, j], w[o, c, i, j + 1], w[o, c, i, j + 2]
                 b0, b1, b2 = w[o + 1, c, i, j], w[o + 1, c, i, j + 1], w[o + 1, c, i, j + 2]
                 c0, c1, c2 = w[o + 2, c, i, j], w[o + 2, c, i, j + 1], w[o + 2, c, i, j + 2]
@@ -240,9 +245,7 @@ def _weight_grad_block(xp, dy, dilation, part, n, o):
     for c in range(C):
         for i in range(kh):
             for j in range(0, kw, 3):
-                x0 = planes[n, c, i * dh * Wr + j * dw:]
-                x1 = x0[dw:]
-                x2 = x0[2 * dw:]
+                x0, x1, x2 = _three_taps(planes[n, c], i * dh * Wr + j * dw, dw)
                 a0 = a1 = a2 = b0 = b1 = b2 = np.float32(0)  # float64 inputs: float64
                 c0 = c1 = c2 = d0 = d1 = d2 = np.float32(0)
                 for q in range(L):
