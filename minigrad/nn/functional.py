@@ -23,7 +23,7 @@ __all__ = ["linear", "conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_
            "adaptive_avg_pool2d", "relu", "sigmoid", "tanh", "leaky_relu", "gelu", "elu",
            "silu", "softplus", "hardtanh", "dropout", "log_softmax", "softmax", "cross_entropy",
            "nll_loss", "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-           "pad"]
+           "pad", "batch_norm", "layer_norm", "group_norm", "instance_norm"]
 
 
 def implicit_softmax_dim(ndim: int) -> int:
