@@ -206,7 +206,8 @@ def max_pool2d_backward(dy, argmax, x_shape):
     """Max pooling backward. dy, argmax (N, C, OH, OW) -> dx (N, C, H, W).
 
     Each output's gradient is added to the single element argmax names
-    (added, because overlapping windows can share an element).
+    (added, because overlapping windows can share an element); none where argmax
+    is -1 (an output the fused ReLU zeroed).
     """
     H, W = x_shape[2:]
     return _max_pool_bwd(np.ascontiguousarray(dy), np.ascontiguousarray(argmax), H, W)
