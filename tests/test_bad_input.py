@@ -124,7 +124,7 @@ CASES = [
     ("Conv2d(groups=3)", lambda: nn.Conv2d(4, 4, 3, groups=3), ValueError, "groups=3"),
     ("Conv2d(padding_mode)", lambda: nn.Conv2d(3, 4, 3, padding_mode="reflect"), ValueError, "padding_mode"),
     ("BatchNorm2d(True)", lambda: nn.BatchNorm2d(True), TypeError, "num_features must be an int"),
-    ("BatchNorm2d(0)", lambda: nn.BatchNorm2d(0), ValueError, "num_features must be positive"),
+    ("BatchNorm2d(0)", lambda: nn.BatchNorm2d(0), ValueError, "num_features must be at least 1"),
     ("BatchNorm1d(2.0)", lambda: nn.BatchNorm1d(2.0), TypeError, "num_features"),
     ("BatchNorm2d(eps=0)", lambda: nn.BatchNorm2d(3, eps=0), ValueError, "eps must be a positive"),
     ("BatchNorm2d(eps='1')", lambda: nn.BatchNorm2d(3, eps="1"), ValueError, "eps"),

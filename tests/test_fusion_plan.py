@@ -107,3 +107,60 @@ def test_no_fold_when_a_gradient_is_wanted():
     out = _fused_forward(model, Tensor(_images(2)))
     out.sum().backward()
     assert model[1].weight.grad is not None and model[0].weight.grad is not None
+
+
+def _bn_relu_model(bn, shape, *tail):
+    """A model whose BN (of `shape`'s channels) is followed by a ReLU, then `tail`."""
+    return nn.Sequential(bn(shape[1]), nn.ReLU(), *tail)
+
+
+@pytest.mark.parametrize("bn, shape, tail", [
+    (nn.BatchNorm2d, (5, 3, 6, 7), (nn.Conv2d(3, 2, 3),)),
+    (nn.BatchNorm1d, (40, 7), (nn.Linear(7, 3),)),
+    (nn.BatchNorm1d, (300, 260), ()),              # more than SERIAL_BELOW: two tasks
+    (nn.BatchNorm2d, (64, 4, 30, 30), ())])
+def test_relu_folds_into_a_training_bn_with_the_same_values_and_gradients(bn, shape, tail):
+    minigrad.manual_seed(3)
+    model = _bn_relu_model(bn, shape, *tail)
+    twin = copy.deepcopy(model)
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal(shape) * 2 + 0.5).astype(np.float32)
+    calls, original = [], nn.ReLU.forward
+    nn.ReLU.forward = lambda self, t: calls.append(t.shape) or original(self, t)
+    try:
+        fused = _train_step(model, x, _fused_forward)
+        assert calls == []                   # the ReLU ran inside the BN
+        plain = _train_step(twin, x, _plain_forward)
+        assert calls == [shape]
+    finally:
+        nn.ReLU.forward = original
+    assert (fused[0] >= 0).all() if not tail else True
+    np.testing.assert_allclose(fused[0], plain[0], rtol=1e-5, atol=1e-6)
+    for got, want in zip(fused[1] + fused[2], plain[1] + plain[2]):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_relu_into_bn_only_with_batch_statistics_and_not_before_a_pool():
+    """In eval mode with running statistics BN cannot take the ReLU (F.batch_norm says
+    so); before a MaxPool2d the ReLU goes into the pool; a hooked ReLU stays a module."""
+    shapes = []
+    original = nn.ReLU.forward
+    nn.ReLU.forward = lambda self, t: shapes.append(t.shape) or original(self, t)
+    try:
+        x = Tensor(_images(2))
+        for model in (_bn_relu_model(nn.BatchNorm2d, (2, 1)).eval(),
+                      _bn_relu_model(nn.BatchNorm2d, (2, 1), nn.MaxPool2d(2))):
+            shapes.clear()
+            _fused_forward(model, x)
+            assert shapes == ([(2, 1, 28, 28)] if not model.training else [])
+        model = _bn_relu_model(nn.BatchNorm2d, (2, 1))
+        calls = []
+        model[0].register_forward_hook(lambda m, args, out: calls.append(out.data.min()))
+        shapes.clear()
+        _fused_forward(model, x)
+        assert shapes == [(2, 1, 28, 28)] and calls[0] < 0    # BN's own output, unclamped
+    finally:
+        nn.ReLU.forward = original
+    with pytest.raises(ValueError, match="relu=True .* needs training=True"):
+        nn.functional.batch_norm(x, Tensor(np.zeros(1, np.float32)),
+                                 Tensor(np.ones(1, np.float32)), relu=True)

@@ -29,12 +29,16 @@ def make_input(rng, shape, dtype, layout, loc=0.0, scale=1.0):
     raise ValueError(layout)
 
 
-@pytest.fixture(params=["one task", "split"])
+@pytest.fixture(params=["one task", "fused tasks", "split kernels"])
 def split(request, monkeypatch):
     """Run a test with small inputs as one task (the default below SERIAL_BELOW
-    elements), and split into tasks over samples and positions like large ones."""
-    if request.param == "split":
+    elements), split into tasks of whole channels by the fused kernels (up to
+    FUSED_BELOW bytes), and split into tasks over samples and positions by the two
+    split kernels, like large inputs."""
+    if request.param != "one task":
         monkeypatch.setattr(bn, "SERIAL_BELOW", 0)
+    if request.param == "split kernels":
+        monkeypatch.setattr(bn, "FUSED_BELOW", -1)
     return request.param
 
 
@@ -82,20 +86,23 @@ shapes = st.tuples(
 )
 
 
-@settings(deadline=None, max_examples=30)
+@settings(deadline=None, max_examples=40)
 @given(shape=shapes,
        dtype=st.sampled_from([np.float32, np.float64]),
        layout=st.sampled_from(["contiguous", "transposed", "sliced"]),
        affine=st.booleans(),
-       split_tasks=st.booleans(),
+       tasks=st.sampled_from(["one task", "fused tasks", "split kernels"]),
        seed=st.integers(0, 2**16))
-def test_kernels_match_references(shape, dtype, layout, affine, split_tasks, seed):
-    serial_below = bn.SERIAL_BELOW
-    bn.SERIAL_BELOW = 0 if split_tasks else serial_below   # tasks over samples and positions
+def test_kernels_match_references(shape, dtype, layout, affine, tasks, seed):
+    limits = bn.SERIAL_BELOW, bn.FUSED_BELOW
+    if tasks != "one task":
+        bn.SERIAL_BELOW = 0                                # tasks of channels, or of samples
+    if tasks == "split kernels":
+        bn.FUSED_BELOW = -1
     try:
         check_kernels_match_references(shape, dtype, layout, affine, seed)
     finally:
-        bn.SERIAL_BELOW = serial_below
+        bn.SERIAL_BELOW, bn.FUSED_BELOW = limits
 
 
 def check_kernels_match_references(shape, dtype, layout, affine, seed):
@@ -135,22 +142,24 @@ def check_kernels_match_references(shape, dtype, layout, affine, seed):
     assert dx.dtype == x3.dtype and dx.shape == x3.shape
     # dx is a difference of terms of size ~|dy|*gamma*invstd: compare at that scale
     size = np.abs(dy3).max() * (1 if weight is None else np.abs(weight).max()) * invstd.max()
-    np.testing.assert_allclose(dx, dx_r, rtol=1e-4 if dtype == np.float32 else 1e-9,
-                               atol=(1e-5 if dtype == np.float32 else 1e-10) * size)
+    dx_tol = dict(rtol=1e-4 if dtype == np.float32 else 1e-9,
+                  atol=(1e-5 if dtype == np.float32 else 1e-10) * size)
+    np.testing.assert_allclose(dx, dx_r, **dx_tol)
+
+    for relu in (False, True):          # the whole backward, and with a ReLU fused
+        y, mean, invstd, _ = bn.normalize_train(x3, weight, bias, EPS, relu=relu)
+        y_r = ref.normalize_train(x3, weight, bias, EPS, relu=relu)[0]
+        np.testing.assert_allclose(y, y_r, **tol(dtype))
+        got = bn.backward_train(dy3, x3, mean, invstd, weight, bias, relu)
+        want = ref.backward_train(dy3, x3, mean_r, invstd_r, weight, bias, relu)
+        # (ReLU's mask is recomputed from x in float64 on both sides: it could differ only
+        # for a y within ~1e-15 of 0)
+        np.testing.assert_allclose(got[0], want[0], **dx_tol)
+        for g, w in zip(got[1:], want[1:]):
+            np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-9 * m)
 
 
-def _sums_pairs(u2, x2, k, w, s, rows, cols, parts):
-    assert cols == 1, "the pairs form takes whole rows per task"
-    bn._sums_pairs(u2, x2, k, w, s, rows, parts)
-
-
-def _map_pairs(u2, x2, a, b, e, s, pair, o2, rows, cols):
-    assert cols == 1, "the pairs form takes whole rows per task"
-    bn._map_pairs(u2, x2, a, b, e, s, pair, o2, rows)
-
-
-FORMS = {"planes": (bn._sums_planes, bn._map_planes), "rows": (bn._sums_rows, bn._map_rows),
-         "pairs": (_sums_pairs, _map_pairs)}
+FORMS = {"planes": (bn._sums_planes, bn._map_planes), "rows": (bn._sums_rows, bn._map_rows)}
 
 
 def run_form(form, x3, dy3, k, coef, tasks):
@@ -197,7 +206,7 @@ def test_tasks_that_cut_anywhere_give_the_one_task_results(shape, tasks, form):
 @pytest.mark.parametrize("shape", [(9, 3, 49), (17, 2, 20), (40, 5, 127), (12, 1, 300), (3, 4, 1)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_both_forms_agree_on_any_plane_size(shape, dtype):
-    """The planes, rows and pairs forms compute the same sums and elements for every S
+    """The planes and rows forms compute the same sums and elements for every S
     (the dispatch uses each for some S), far from zero too."""
     rng = np.random.default_rng(4)
     x3 = rng.normal(1e4, 0.1, size=shape).astype(dtype)
@@ -205,30 +214,66 @@ def test_both_forms_agree_on_any_plane_size(shape, dtype):
     k = x3[0, :, 0].astype(np.float64)
     coef = [rng.normal(size=shape[1]) for _ in range(3)]
     planes = run_form("planes", x3, dy3, k, coef, (2, 1))
-    for form in ("rows", "pairs"):
-        other = run_form(form, x3, dy3, k, coef, (2, 1))
-        for got, want in zip(other[:2], planes[:2]):
-            np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-9)
-        for got, want in zip(other[2:], planes[2:]):
-            np.testing.assert_array_equal(got, want)
+    rows = run_form("rows", x3, dy3, k, coef, (2, 1))
+    for got, want in zip(rows[:2], planes[:2]):
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-9)
+    for got, want in zip(rows[2:], planes[2:]):
+        np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.parametrize("shape", [(4, 3, 49), (5, 2, 20), (7, 3, 16), (9, 1, 127), (2, 2, 30)])
-@pytest.mark.parametrize("rows", [1, 2, 3, 5])
-def test_pairs_form_any_sample_count_per_task(shape, rows):
-    """Pairs of samples with an odd one left, tasks of one sample or none: the same
-    sums and elements as one task of the planes form."""
-    rng = np.random.default_rng(5)
-    x3 = rng.normal(2, 1, size=shape)
+def run_fused(kernels, x3, dy3, tasks, relu, weight, bias):
+    """The fused forward and backward kernels of one form -> (y, stats, dx, sums)."""
+    forward, backward = kernels
+    n, c, s = x3.shape
+    lo = 0.0 if relu else -np.inf
+    y, stats = np.empty_like(x3), np.empty((3, c))
+    forward(x3.reshape(n, -1), s, weight, bias, EPS, lo, tasks, y.reshape(n, -1), stats)
+    fwd = np.array(bn._forward_coefficients(stats[0], stats[2], weight, bias))
+    dx, sums = np.empty_like(x3), np.empty((2, c))
+    backward(dy3.reshape(n, -1), x3.reshape(n, -1), s, stats[0], stats[2], weight,
+             fwd if relu else np.zeros_like(fwd), lo, tasks, dx.reshape(n, -1), sums)
+    return y, stats, dx, sums
+
+
+@pytest.mark.parametrize("shape", [(9, 3, 49), (4, 5, 130), (7, 2, 1), (1, 4, 300), (3, 1, 7)])
+@pytest.mark.parametrize("form", ["planes", "rows"])
+@pytest.mark.parametrize("relu", [False, True])
+def test_fused_kernels_any_task_count_and_plane_size(shape, form, relu):
+    """Both fused forms (each is used for some S, but both must hold for any), with one
+    task, a task per channel and tasks holding no channel, give the reference's values,
+    far from zero too (the statistics shift by a value of the channel)."""
+    rng = np.random.default_rng(6)
+    x3 = rng.normal(1e3, 2.0, size=shape)
     dy3 = rng.normal(size=shape)
-    k = x3[0, :, 0].copy()
-    coef = [rng.normal(size=shape[1]) for _ in range(3)]
-    want = run_form("planes", x3, dy3, k, coef, (1, 1))
-    got = run_form("pairs", x3, dy3, k, coef, (rows, 1))
-    for g, w in zip(got[:2], want[:2]):
-        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
-    for g, w in zip(got[2:], want[2:]):
-        np.testing.assert_array_equal(g, w)
+    weight, bias = rng.normal(1, 0.5, shape[1]), rng.normal(0, 1.0, shape[1])
+    y_r, mean, invstd, var = ref.normalize_train(x3, weight, bias, EPS, relu=relu)
+    dx_r, *sums_r = ref.backward_train(dy3, x3, mean, invstd, weight, bias, relu)
+    kernels = {"planes": (bn._train_planes, bn._train_back_planes),
+               "rows": (bn._train_rows, bn._train_back_rows)}[form]
+    for tasks in (1, 2, shape[1], 7):
+        y, stats, dx, sums = run_fused(kernels, x3, dy3, tasks, relu, weight, bias)
+        np.testing.assert_allclose(y, y_r, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(stats, [mean, var, invstd], rtol=1e-9)
+        np.testing.assert_allclose(dx, dx_r, rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(sums, sums_r, rtol=1e-9, atol=1e-9)
+
+
+def test_fused_relu_keeps_nan_and_masks_the_gradient_where_bn_is_not_positive():
+    """relu=True: max(y, 0) with NaN kept (as np.maximum and torch.relu), and dx equal to
+    the unfused backward of dy * (y > 0)."""
+    x3 = np.array([[[1.0, -1.0, 2.0]], [[np.nan, 0.5, -3.0]]])
+    y = bn.normalize_train(x3, None, None, EPS, relu=True)[0]
+    assert np.isnan(y).all()                      # the channel's statistics are NaN
+    rng = np.random.default_rng(7)
+    x3, dy3 = rng.normal(size=(6, 2, 150)), rng.normal(size=(6, 2, 150))
+    y, mean, invstd, _ = bn.normalize_train(x3, None, None, EPS, relu=True)
+    assert (y >= 0).all() and (y == 0).mean() > 0.3
+    dx, sum_dy, _ = bn.backward_train(dy3, x3, mean, invstd, None, None, True)
+    masked = np.where(y > 0, dy3, 0.0)
+    np.testing.assert_allclose(sum_dy, masked.sum(axis=(0, 2)), rtol=1e-12)
+    sums = ref.backward_reduce(masked, x3, mean, invstd)
+    np.testing.assert_allclose(dx, ref.backward_dx(masked, x3, mean, invstd, None, *sums),
+                               rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -242,7 +287,8 @@ def test_thread_count_does_not_change_results(threads, monkeypatch):
         y, mean, invstd, var = bn.normalize_train(x3, None, None, EPS)
     finally:
         numba.set_num_threads(before)
-    np.testing.assert_allclose(y, ref.normalize_train(x3, None, None, EPS)[0], rtol=1e-5, atol=1e-5)
+    want = ref.normalize_train(x3, None, None, EPS)[0]
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("module", [bn, ref], ids=["numba", "numpy"])

@@ -6,13 +6,12 @@ the running mean and variance and the count of batches seen (buffers). Keys,
 shapes, defaults and update rules are PyTorch's, so a state_dict loads into
 torch.nn.BatchNorm1d/2d unchanged.
 """
-import numbers
-
 import numpy as np
 
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
 from minigrad.ops.batchnorm import batch_norm, check_batch_norm_input
+from minigrad.ops.common import is_real, positive_int
 from minigrad.tensor import Tensor
 
 
@@ -26,18 +25,12 @@ class _BatchNorm(Module):
                  track_running_stats=True):
         super().__init__()
         layer = type(self).__name__
-        if isinstance(num_features, bool) or not isinstance(num_features, numbers.Integral):
-            raise TypeError(f"{layer}: num_features must be an int, got {num_features!r}")
-        if num_features < 1:
-            raise ValueError(f"{layer}: num_features must be positive, got {num_features}")
-        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
+        self.num_features = positive_int(num_features, f"{layer}: num_features")
+        if not is_real(eps) or not eps > 0:
             raise ValueError(f"{layer}: eps must be a positive number, got {eps!r}")
-        if momentum is not None and (isinstance(momentum, bool)
-                                     or not isinstance(momentum, numbers.Real)
-                                     or not 0.0 <= momentum <= 1.0):
+        if momentum is not None and not (is_real(momentum) and 0.0 <= momentum <= 1.0):
             raise ValueError(f"{layer}: momentum must be a number in [0, 1] or None, "
                              f"got {momentum!r}")
-        self.num_features = int(num_features)
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         register_affine(self, num_features, affine, affine)     # gamma, beta
@@ -59,8 +52,9 @@ class _BatchNorm(Module):
             raise ValueError(f"{type(self).__name__} expects {wanted} input, got {x.ndim}-D "
                              f"input of shape {tuple(x.shape)}")
 
-    def forward(self, x):
-        """Batch statistics while training or without running ones, else the running ones.
+    def forward(self, x, relu=False):
+        """Batch statistics while training or without running ones, else the running ones;
+        relu=True as F.batch_norm's (the fusion plan's BN then ReLU).
 
         batch_norm checks everything (eps and momentum too: plain attributes a user may
         reassign) before it updates the running statistics, and the batch counter moves
@@ -74,7 +68,7 @@ class _BatchNorm(Module):
         if momentum is None:        # cumulative moving average: the n-th batch gets weight 1/n
             momentum = 1.0 / (int(self.num_batches_tracked.data) + 1) if updates_buffers else 0.0
         y = batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                       use_batch_stats, momentum, self.eps)
+                       use_batch_stats, momentum, self.eps, relu=relu)
         if updates_buffers:
             self.num_batches_tracked.add_(1)
         return y

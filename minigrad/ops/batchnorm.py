@@ -47,13 +47,14 @@ class BatchNorm(Function):
     owned_grads = (0, 1, 2)              # dx is written into a new array, the sums are cast copies
 
     def forward(self, x, weight=None, bias=None, *, running_mean, running_var,
-                use_batch_stats, momentum, eps):
+                use_batch_stats, momentum, eps, relu=False):
         self.shape = x.shape
         x3 = kernels.as_ncs(x)
-        self.save_for_backward(x3, weight)
-        self.use_batch_stats = use_batch_stats
+        self.save_for_backward(x3, weight, bias)
+        self.use_batch_stats, self.relu = use_batch_stats, relu
         if use_batch_stats:
-            y3, self.mean, self.invstd, var = kernels.normalize_train(x3, weight, bias, eps)
+            y3, self.mean, self.invstd, var = kernels.normalize_train(x3, weight, bias, eps,
+                                                                      relu=relu)
             if running_mean is not None:
                 _update_running_stats(running_mean, running_var, self.mean, var, momentum, x3)
         else:
@@ -64,21 +65,16 @@ class BatchNorm(Function):
         return y3.reshape(self.shape)
 
     def backward(self, grad):
-        x3, weight = self.saved_arrays
+        x3, weight, bias = self.saved_arrays
         dy3 = kernels.as_ncs(grad)
-        sum_dy, sum_dy_xhat = kernels.backward_reduce(dy3, x3, self.mean, self.invstd)
-        dx = None
-        if self.needs_input_grad[0]:
-            # Written through a (N, C, S) view into an array of x's own shape, so
-            # that dx owns its memory and a leaf can adopt it without a copy.
-            dx = np.empty(self.shape, dtype=x3.dtype)
-            dx3 = dx.reshape(x3.shape)
-            if self.use_batch_stats:
-                kernels.backward_dx(dy3, x3, self.mean, self.invstd, weight,
-                                    sum_dy, sum_dy_xhat, out=dx3)
-            else:
-                # fixed statistics: y = x * scale + shift, so dx = dy * scale
-                kernels.scale_shift(dy3, self.scale, np.zeros_like(self.scale), out=dx3)
+        if self.use_batch_stats:     # one call: the fast backend writes dx with the sums
+            dx3, sum_dy, sum_dy_xhat = kernels.backward_train(dy3, x3, self.mean, self.invstd,
+                                                              weight, bias, self.relu)
+        else:                        # fixed statistics: y = x * scale + shift, so dx = dy * scale
+            sum_dy, sum_dy_xhat = kernels.backward_reduce(dy3, x3, self.mean, self.invstd)
+            dx3 = kernels.scale_shift(dy3, self.scale, None)
+        # dx3 is a new (N, C, S) array: its view in x's shape owns its memory
+        dx = dx3.reshape(self.shape) if self.needs_input_grad[0] else None
         if weight is None:
             return (dx,)
         return dx, sum_dy_xhat.astype(x3.dtype), sum_dy.astype(x3.dtype)
@@ -154,13 +150,17 @@ def check_batch_norm_input(x, num_features=None, training=True):
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5):
+               momentum=0.1, eps=1e-5, *, relu=False):
     """PyTorch's F.batch_norm: normalize x per channel (axis 1).
 
     training=True: use the batch's statistics (biased variance) and, when
     running_mean / running_var are given, update them in place with weight
     `momentum` (the running variance with the unbiased batch variance).
     training=False: use running_mean / running_var.
+
+    relu=True (minigrad's, not PyTorch's; training only) returns relu(batch_norm(x)) as
+    one op: the fast backend writes the ReLU with y and applies its mask inside BN's
+    backward, with no pass of its own (Sequential's fusion plan uses it for BN then ReLU).
     """
     check_batch_norm_input(x, training=training)
     channels = x.shape[1]
@@ -173,6 +173,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         raise ValueError("batch norm: give both running_mean and running_var, or neither")
     if not training and running_mean is None:
         raise ValueError("batch norm: running_mean and running_var are needed when training=False")
+    if relu and not training:
+        raise ValueError("batch norm: relu=True (a ReLU fused into BN) needs training=True")
     if not is_real(momentum) or not 0 <= momentum <= 1:
         raise ValueError(f"batch norm: momentum must be a number in [0, 1], got {momentum!r}")
     if not is_real(eps) or not eps > 0:
@@ -184,7 +186,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         return x.reshape(x.shape)        # as PyTorch: an empty output, the running stats untouched
     inputs = (x,) if weight is None else (x, weight, bias)
     out = BatchNorm.apply(*inputs, running_mean=raw(running_mean), running_var=raw(running_var),
-                          use_batch_stats=training, momentum=float(momentum), eps=float(eps))
+                          use_batch_stats=training, momentum=float(momentum), eps=float(eps),
+                          relu=bool(relu))
     if training and isinstance(running_mean, Tensor):
         running_mean._bump_version()        # updated in place: an in-place change like add_
         running_var._bump_version()

@@ -10,34 +10,44 @@ Channel c has M = N*S values, x3[:, c, :]. The public functions have the
 names, signatures and conventions of minigrad/kernels/reference/batchnorm.py
 (read that one first: it is the definition the tests hold these to).
 
-Two kernels do BN's three passes:
+Inputs up to FUSED_BELOW bytes (4 MiB: the small BatchNorm2d and BatchNorm1d
+of bench_batchnorm.py, both of the MNIST CNN's) take fused kernels: each task
+owns whole channels and does both passes of one direction while its channels
+are in cache, the statistics-to-coefficients arithmetic between them included:
+
+    _train_planes / _train_rows            forward: statistics, then y
+    _train_back_planes / _train_back_rows  backward: the two sums, then dx
+
+one launch per direction and no numpy between the passes (benchmarks/README.md,
+"Fused BN kernels"). Either may fuse a ReLU (y = max(bn(x), 0), and dy masked
+where bn(x) <= 0 inside the backward: normalize_train and backward_train with
+relu=True). Larger inputs take two split kernels, which divide samples among
+threads too (a channel would not stay in cache between its passes):
 
     sums  two per-channel sums: of x - K and (x - K)**2 for the statistics,
           of dy and dy * (x - mean) for the backward
     map   out = a[c]*x + e[c] (normalize, scale_shift) or
           out = a[c]*dy + b[c]*x + e[c] (dx), per element, in float64
 
-Each sample is a row of R = C*S contiguous values, and each kernel comes in
-three forms, chosen by S (`_sums` and `_map` pick):
+Each sample is a row of R = C*S contiguous values, and every kernel comes in
+two forms, chosen by S:
 
 "planes" (S >= PLANES_FROM, most BatchNorm2d): a plane of S values shares one
     channel, so each (part of a) plane is one inner loop with the channel's
     coefficients in scalars, and the sums of a plane in scalar accumulators.
-"pairs" (PAIRS_FROM <= S < PLANES_FROM, such as 7x7, with whole rows per task):
-    as planes, but one inner loop covers a channel's planes in two samples, so
-    a short plane's loop set-up and vector tail are paid once per 2*S values.
-"rows" (the other short planes: BatchNorm1d, and inputs split by positions):
-    a plane is too short for a loop of its own, so the inner loop runs along
-    a row, over chunks of CHUNK positions, with coefficients given per position
-    and one float64 accumulator per position (``acc[i] += ...``).
+"rows" (short planes: BatchNorm1d, 7x7): a plane is too short for a loop of
+    its own, so the inner loop runs along a row, over chunks of CHUNK
+    positions, with coefficients given per position and one float64
+    accumulator per position (``acc[i] += ...``).
 
-Work is split into tasks of (a block of samples) x (a block of positions): a
+The split kernels' tasks are (a block of samples) x (a block of positions): a
 block of samples per thread when N allows, positions split when N is smaller
-(N = 1), so every thread has work for any N and C. Inputs below SERIAL_BELOW
-elements are one task: split in two, (256, 100) and (32, 8, 14, 14) took about
-20 % longer (benchmarks/README.md, optimisation 9).
+(N = 1), so every thread has work for any N and C; the fused kernels' tasks
+are blocks of channels, one per thread, and need C >= threads. Inputs below
+SERIAL_BELOW elements are one task: split in two, (256, 100) and (32, 8, 14,
+14) took about 20 % longer (benchmarks/README.md, optimisation 9).
 
-Each kernel is one prange over tasks with one loop nest, and compiles in 1-2 s
+Each kernel is one prange over tasks, and compiles in 1-2 s
 (numba's time is LLVM's, per loop): only the forms a program uses are compiled,
 lazily, on first call (minigrad/kernels/fast/__init__.py says where the cache
 goes); importing this module compiles nothing.
@@ -52,10 +62,11 @@ import numpy as np
 from numba import prange
 
 from minigrad.kernels.fast import jit
+from minigrad.kernels.fast.activation import _relu_bwd, _relu_fwd
 from minigrad.kernels.shapes import as_ncs, per_channel  # noqa: F401
 
 PLANES_FROM = 128     # S from which a plane gets inner loops of its own
-PAIRS_FROM = 16       # below PLANES_FROM, S from which two samples' planes share a loop
+FUSED_BELOW = 4 << 20  # bytes of x up to which the fused kernels serve (channels stay in cache)
 CHUNK = 1024          # rows form: positions per inner loop (its arrays stay in L1)
 SERIAL_BELOW = 65536  # elements: smaller inputs run as one task
 
@@ -243,84 +254,228 @@ def _map_rows(u2, x2, a, b, e, pair, o2, row_blocks, col_blocks):
                         os[i] = xs[i] * ar[i] + er[i]
 
 
+# --------------------------------------------------------------------------
+# Fused kernels: each task owns whole channels and does both passes
+# --------------------------------------------------------------------------
+# For inputs up to FUSED_BELOW bytes a task's channels are still in cache when
+# its second pass reads them, and the per-channel arithmetic between the passes
+# (statistics to coefficients) happens inside the kernel: one launch per forward
+# and one per backward instead of two each, and no numpy glue between them. lo
+# is 0.0 when a ReLU is fused (y = max(bn(x), 0), and the backward takes dy
+# where bn(x) > 0 only) and -inf otherwise: one code path, no branch per value.
+
+@jit()
+def _train_coefficients(c, sum1, sum2, k, count, gamma, beta, eps, stats):
+    """Channel c's statistics from the sums of d = x - k and d*d -> stats[:, c] (mean,
+    var, invstd); returns the forward's (a, e): y = a*x + e."""
+    md = sum1 / count
+    mean = k + md
+    var = max(sum2 / count - md * md, 0.0)
+    inv = 1.0 / np.sqrt(var + eps)
+    stats[0, c], stats[1, c], stats[2, c] = mean, var, inv
+    a = inv * gamma[c]
+    return a, beta[c] - mean * a
+
+
+@jit()
+def _dx_coefficients(c, sum_dy, sum_dy_xmu, count, mean, invstd, gamma, sums):
+    """Channel c's backward sums -> sums[:, c] (sum_dy, sum_dy_xhat); returns backward_dx's
+    (a, b, e): dx = a*dy + b*x + e."""
+    inv = invstd[c]
+    sums[0, c], sums[1, c] = sum_dy, sum_dy_xmu * inv
+    a = gamma[c] * inv
+    b = -a * inv * inv * sum_dy_xmu / count
+    return a, b, -a * sum_dy / count - b * mean[c]
+
+
 @jit(parallel=True, fastmath={"reassoc"})
-def _sums_pairs(u2, x2, k, w, s_, row_blocks, parts):
-    """_sums_planes's sums for short planes (PAIRS_FROM <= S < PLANES_FROM) and whole
-    rows per task (tasks = blocks of samples): the planes of one channel in two
-    samples summed in one inner loop, coefficients in scalars. The rows form's
-    per-position accumulators and coefficients made (64,128,7,7) 35 % slower
-    (benchmarks/README.md, "Short planes")."""
+def _train_planes(x2, s_, gamma, beta, eps, lo, tasks, y2, stats):
+    """Training forward of planes (S >= PLANES_FROM), fused: task t normalizes its
+    channels one at a time, the statistics (as _sums_planes) then y = max(a*x + e, lo).
+    gamma, beta: float64 (C,); stats: float64 (3, C) <- mean, biased var, invstd."""
     n_ = x2.shape[0]
-    for t in prange(row_blocks):
-        lo, hi = n_ * t // row_blocks, n_ * (t + 1) // row_blocks
-        sum1 = np.zeros(parts.shape[2])
-        sum2 = np.zeros(parts.shape[2])
-        for n in range(lo, hi - 1, 2):
-            for c in range(parts.shape[2]):
-                j = c * s_
-                u0, x0 = u2[n, j:j + s_], x2[n, j:j + s_]
-                u1, x1 = u2[n + 1, j:j + s_], x2[n + 1, j:j + s_]
-                kc = k[c]
-                uc = w * kc
-                t1 = 0.0
-                t2 = 0.0
-                if w == 1.0:           # the statistics, as in _sums_planes
+    c_ = stats.shape[1]
+    for t in prange(tasks):
+        for c in range(c_ * t // tasks, c_ * (t + 1) // tasks):
+            j = c * s_
+            k = np.float64(x2[0, j])
+            t1 = 0.0
+            t2 = 0.0
+            for n in range(n_):
+                xs = x2[n, j:j + s_]
+                for i in range(s_):
+                    d = xs[i] - k
+                    t1 += d
+                    t2 += d * d
+            a, e = _train_coefficients(c, t1, t2, k, n_ * s_, gamma, beta, eps, stats)
+            for n in range(n_):
+                xs = x2[n, j:j + s_]
+                ys = y2[n, j:j + s_]
+                for i in range(s_):
+                    v = xs[i] * a + e
+                    ys[i] = lo if v < lo else v     # NaN stays NaN
+
+
+@jit(parallel=True, fastmath={"reassoc"})
+def _train_back_planes(dy2, x2, s_, mean, invstd, gamma, fwd, lo, tasks, dx2, sums):
+    """Training backward of planes, fused: per channel the two sums (as _sums_planes) of
+    u = dy where the forward's a*x + e > lo (fwd[0], fwd[1]: a and e), then dx = a*u + b*x + e.
+    sums: float64 (2, C) <- sum_dy, sum_dy_xhat."""
+    n_ = x2.shape[0]
+    for t in prange(tasks):
+        for c in range(mean.size * t // tasks, mean.size * (t + 1) // tasks):
+            j = c * s_
+            mc, af, ef = mean[c], fwd[0, c], fwd[1, c]
+            t1 = 0.0
+            t2 = 0.0
+            for n in range(n_):
+                us = dy2[n, j:j + s_]
+                xs = x2[n, j:j + s_]
+                if lo == 0.0:          # a fused ReLU: its mask, in loops of their own
                     for i in range(s_):
-                        d0 = x0[i] - kc
-                        d1 = x1[i] - kc
-                        t1 += d0 + d1
-                        t2 += d0 * d0 + d1 * d1
+                        u = us[i] if xs[i] * af + ef > lo else 0.0
+                        t1 += u
+                        t2 += u * (xs[i] - mc)
                 else:
                     for i in range(s_):
-                        v0 = u0[i] - uc
-                        v1 = u1[i] - uc
-                        t1 += v0 + v1
-                        t2 += v0 * (x0[i] - kc) + v1 * (x1[i] - kc)
-                sum1[c] += t1
-                sum2[c] += t2
-        if (hi - lo) % 2:
-            for c in range(parts.shape[2]):
-                j = c * s_
-                us, xs = u2[hi - 1, j:j + s_], x2[hi - 1, j:j + s_]
-                kc = k[c]
-                t1 = 0.0
-                t2 = 0.0
-                for i in range(s_):
-                    v = us[i] - w * kc
-                    t1 += v
-                    t2 += v * (xs[i] - kc)
-                sum1[c] += t1
-                sum2[c] += t2
-        for c in range(parts.shape[2]):
-            parts[t, 0, c] = sum1[c]
-            parts[t, 1, c] = sum2[c]
+                        t1 += us[i]
+                        t2 += us[i] * (xs[i] - mc)
+            a, b, e = _dx_coefficients(c, t1, t2, n_ * s_, mean, invstd, gamma, sums)
+            for n in range(n_):
+                us = dy2[n, j:j + s_]
+                xs = x2[n, j:j + s_]
+                os = dx2[n, j:j + s_]
+                if lo == 0.0:
+                    for i in range(s_):
+                        u = us[i] if xs[i] * af + ef > lo else 0.0
+                        os[i] = a * u + b * xs[i] + e
+                else:
+                    for i in range(s_):
+                        os[i] = a * us[i] + b * xs[i] + e
+
+
+@jit()
+def _spread(v, c0, s_, j0, m, out):
+    """out[i] = v[c - c0] for the channel c of position j0 + i, i < m (a per-channel
+    vector as the rows form reads it; channels counted, not divided)."""
+    c = j0 // s_
+    pos = j0 - c * s_
+    for i in range(m):
+        out[i] = v[c - c0]
+        pos += 1
+        if pos == s_:
+            pos = 0
+            c += 1
+
+
+@jit()
+def _fold(acc1, acc2, c0, s_, j0, m, sum1, sum2):
+    """Per-position sums acc1/acc2[:m] of positions j0... added into their channels' sum1/2."""
+    c = j0 // s_
+    pos = j0 - c * s_
+    for i in range(m):
+        sum1[c - c0] += acc1[i]
+        sum2[c - c0] += acc2[i]
+        pos += 1
+        if pos == s_:
+            pos = 0
+            c += 1
 
 
 @jit(parallel=True)
-def _map_pairs(u2, x2, a, b, e, s_, pair, o2, row_blocks):
-    """_map_planes for short planes and whole rows per task, as _sums_pairs: the
-    planes of one channel in two samples written by one inner loop."""
+def _train_rows(x2, s_, gamma, beta, eps, lo, tasks, y2, stats):
+    """_train_planes for short planes (S < PLANES_FROM, BatchNorm1d): task t's channels are
+    the positions [c0*S, c1*S) of every row, summed per position over the rows (chunks of
+    CHUNK positions, as _sums_rows) and folded into channels, then mapped."""
     n_ = x2.shape[0]
-    for t in prange(row_blocks):
-        lo, hi = n_ * t // row_blocks, n_ * (t + 1) // row_blocks
-        for n in range(lo, hi, 2):
-            m = n + 1 if n + 1 < hi else n      # an odd count: the last row twice
-            for c in range(a.size):
-                j = c * s_
-                x0, x1 = x2[n, j:j + s_], x2[m, j:j + s_]
-                o0, o1 = o2[n, j:j + s_], o2[m, j:j + s_]
-                ac = a[c]
-                ec = e[c]
-                if pair:
-                    u0, u1 = u2[n, j:j + s_], u2[m, j:j + s_]
-                    bc = b[c]
-                    for i in range(s_):
-                        o0[i] = ac * u0[i] + bc * x0[i] + ec
-                        o1[i] = ac * u1[i] + bc * x1[i] + ec
+    c_ = stats.shape[1]
+    for t in prange(tasks):
+        c0, c1 = c_ * t // tasks, c_ * (t + 1) // tasks
+        k, sum1, sum2 = np.empty(c1 - c0), np.zeros(c1 - c0), np.zeros(c1 - c0)
+        for c in range(c0, c1):
+            k[c - c0] = x2[0, c * s_]
+        acc1, acc2, ar, er = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
+        for j0 in range(c0 * s_, c1 * s_, CHUNK):
+            m = min(c1 * s_ - j0, CHUNK)
+            _spread(k, c0, s_, j0, m, ar)
+            acc1[:m] = 0.0
+            acc2[:m] = 0.0
+            for n in range(n_):
+                xs = x2[n, j0:j0 + m]
+                for i in range(m):
+                    d = xs[i] - ar[i]
+                    acc1[i] += d
+                    acc2[i] += d * d
+            _fold(acc1, acc2, c0, s_, j0, m, sum1, sum2)
+        a, e = np.empty(c1 - c0), np.empty(c1 - c0)
+        for c in range(c0, c1):
+            a[c - c0], e[c - c0] = _train_coefficients(c, sum1[c - c0], sum2[c - c0], k[c - c0],
+                                                       n_ * s_, gamma, beta, eps, stats)
+        for j0 in range(c0 * s_, c1 * s_, CHUNK):
+            m = min(c1 * s_ - j0, CHUNK)
+            _spread(a, c0, s_, j0, m, ar)
+            _spread(e, c0, s_, j0, m, er)
+            for n in range(n_):
+                xs = x2[n, j0:j0 + m]
+                ys = y2[n, j0:j0 + m]
+                for i in range(m):
+                    v = xs[i] * ar[i] + er[i]
+                    ys[i] = lo if v < lo else v
+
+
+@jit(parallel=True)
+def _train_back_rows(dy2, x2, s_, mean, invstd, gamma, fwd, lo, tasks, dx2, sums):
+    """_train_back_planes for short planes, by positions as _train_rows."""
+    n_ = x2.shape[0]
+    c_ = mean.size
+    for t in prange(tasks):
+        c0, c1 = c_ * t // tasks, c_ * (t + 1) // tasks
+        sum1, sum2 = np.zeros(c1 - c0), np.zeros(c1 - c0)
+        acc1, acc2, mr = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
+        ar, br, er, fa, fe = (np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK),
+                              np.empty(CHUNK), np.empty(CHUNK))
+        for j0 in range(c0 * s_, c1 * s_, CHUNK):
+            m = min(c1 * s_ - j0, CHUNK)
+            _spread(mean, 0, s_, j0, m, mr)
+            _spread(fwd[0], 0, s_, j0, m, fa)
+            _spread(fwd[1], 0, s_, j0, m, fe)
+            acc1[:m] = 0.0
+            acc2[:m] = 0.0
+            for n in range(n_):
+                us = dy2[n, j0:j0 + m]
+                xs = x2[n, j0:j0 + m]
+                if lo == 0.0:          # a fused ReLU: its mask, in loops of their own
+                    for i in range(m):
+                        u = us[i] if xs[i] * fa[i] + fe[i] > lo else 0.0
+                        acc1[i] += u
+                        acc2[i] += u * (xs[i] - mr[i])
                 else:
-                    for i in range(s_):
-                        o0[i] = x0[i] * ac + ec
-                        o1[i] = x1[i] * ac + ec
+                    for i in range(m):
+                        acc1[i] += us[i]
+                        acc2[i] += us[i] * (xs[i] - mr[i])
+            _fold(acc1, acc2, c0, s_, j0, m, sum1, sum2)
+        a, b, e = np.empty(c1 - c0), np.empty(c1 - c0), np.empty(c1 - c0)
+        for c in range(c0, c1):
+            a[c - c0], b[c - c0], e[c - c0] = _dx_coefficients(
+                c, sum1[c - c0], sum2[c - c0], n_ * s_, mean, invstd, gamma, sums)
+        for j0 in range(c0 * s_, c1 * s_, CHUNK):
+            m = min(c1 * s_ - j0, CHUNK)
+            _spread(a, c0, s_, j0, m, ar)
+            _spread(b, c0, s_, j0, m, br)
+            _spread(e, c0, s_, j0, m, er)
+            _spread(fwd[0], 0, s_, j0, m, fa)
+            _spread(fwd[1], 0, s_, j0, m, fe)
+            for n in range(n_):
+                us = dy2[n, j0:j0 + m]
+                xs = x2[n, j0:j0 + m]
+                os = dx2[n, j0:j0 + m]
+                if lo == 0.0:
+                    for i in range(m):
+                        u = us[i] if xs[i] * fa[i] + fe[i] > lo else 0.0
+                        os[i] = ar[i] * u + br[i] * xs[i] + er[i]
+                else:
+                    for i in range(m):
+                        os[i] = ar[i] * us[i] + br[i] * xs[i] + er[i]
 
 
 # --------------------------------------------------------------------------
@@ -336,10 +491,14 @@ def _split(x3):
     return rows, -(-threads // rows)
 
 
-def _pairs(x3, col_blocks):
-    """Whether the pairs form serves x3: short planes, whole rows per task, and
-    (a pair needs two) at least two samples per task."""
-    return PAIRS_FROM <= x3.shape[2] < PLANES_FROM and col_blocks == 1 and x3.shape[0] >= 4
+def _fused_tasks(x3):
+    """Tasks for the fused kernels (whole channels each), or 0 where the split ones serve
+    x3 better: above FUSED_BELOW bytes (a channel's second pass would miss the cache), or
+    fewer channels than threads (the split kernels divide samples too)."""
+    if x3.size < SERIAL_BELOW:
+        return 1
+    threads = numba.get_num_threads()
+    return threads if x3.nbytes <= FUSED_BELOW and x3.shape[1] >= threads else 0
 
 
 def _per_position(v, s):
@@ -355,8 +514,6 @@ def _sums(u3, x3, k, w):
     parts = np.empty((rows * cols, 2, c))
     if s >= PLANES_FROM:
         _sums_planes(u2, x2, k, w, s, rows, cols, parts)
-    elif _pairs(x3, cols):
-        _sums_pairs(u2, x2, k, w, s, rows, parts)
     else:
         _sums_rows(u2, x2, _per_position(k, s), w, s, rows, cols, parts)
     return parts[0] if rows * cols == 1 else parts.sum(axis=0)
@@ -370,8 +527,6 @@ def _map(u3, x3, a, b, e, pair, out):
     rows, cols = _split(x3)
     if s >= PLANES_FROM:
         _map_planes(u2, x2, a, b, e, s, pair, o2, rows, cols)
-    elif _pairs(x3, cols):
-        _map_pairs(u2, x2, a, b, e, s, pair, o2, rows)
     else:
         a, e = _per_position(a, s), _per_position(e, s)
         b = _per_position(b, s) if pair else a
@@ -396,19 +551,37 @@ def batch_stats(x3):
     return k + mean_d, np.maximum(sum_dd / m - mean_d * mean_d, 0.0)
 
 
-def normalize_train(x3, weight, bias, eps, out=None):
-    """Training-mode forward: y = (x - mean) * invstd * gamma + beta.
+def normalize_train(x3, weight, bias, eps, out=None, relu=False):
+    """Training-mode forward: y = (x - mean) * invstd * gamma + beta (then max(y, 0) if relu).
 
     x3: (N, C, S) float32/float64; weight, bias: (C,) arrays or None (gamma=1, beta=0).
     Returns (y, mean, invstd, var): y like x3, the rest float64 (C,), var biased.
-    Two passes over x: one for the statistics, one writing y. `out`, if given,
-    receives y (saves an allocation).
+    Two passes over x: one for the statistics, one writing y, in one fused kernel up to
+    FUSED_BELOW bytes, else two split ones (and the ReLU kernel in place). `out`, if
+    given, receives y (saves an allocation).
     """
+    n, c, s = x3.shape
+    out = np.empty_like(x3) if out is None else out
+    tasks = _fused_tasks(x3)
+    if tasks:
+        stats = np.empty((3, c))
+        kernel = _train_planes if s >= PLANES_FROM else _train_rows
+        kernel(x3.reshape(n, c * s), s, per_channel(weight, c, 1.0), per_channel(bias, c, 0.0),
+               eps, 0.0 if relu else -np.inf, tasks, out.reshape(n, c * s), stats)
+        return out, stats[0], stats[2], stats[1]
     mean, var = batch_stats(x3)
     invstd = 1.0 / np.sqrt(var + eps)
+    scale, shift = _forward_coefficients(mean, invstd, weight, bias)
+    _map(x3, x3, scale, scale, shift, False, out)
+    if relu:
+        _relu_fwd(out.reshape(-1), out.reshape(-1), x3.dtype.type(0))
+    return out, mean, invstd, var
+
+
+def _forward_coefficients(mean, invstd, weight, bias):
+    """The training forward as y = scale[c]*x + shift[c] -> (scale, shift), float64 (C,)."""
     scale = invstd if weight is None else invstd * weight
-    shift = -mean * scale if bias is None else bias - mean * scale
-    return _map(x3, x3, scale, scale, shift, False, out), mean, invstd, var
+    return scale, (-mean * scale if bias is None else bias - mean * scale)
 
 
 def scale_shift(x3, scale, shift, out=None):
@@ -451,3 +624,32 @@ def backward_dx(dy3, x3, mean, invstd, weight, sum_dy, sum_dy_xhat, out=None):
     b = -a * invstd * sum_dy_xhat / m
     e = -a * sum_dy / m - b * mean
     return _map(dy3, x3, a, b, e, True, out)
+
+
+def backward_train(dy3, x3, mean, invstd, weight, bias=None, relu=False, out=None):
+    """The training backward in one call -> (dx, sum_dy, sum_dy_xhat): backward_reduce's
+    sums and backward_dx's dx, in one fused kernel up to FUSED_BELOW bytes.
+
+    relu: the forward was normalize_train(..., relu=True), so dy is taken where
+    gamma*xhat + beta > 0 only (ReLU's gradient), recomputed from x (bias is beta there).
+    """
+    n, c, s = x3.shape
+    fwd = np.zeros((2, c))
+    if relu:
+        fwd[0], fwd[1] = _forward_coefficients(mean, invstd, weight, bias)
+    tasks = _fused_tasks(x3)
+    if tasks:
+        out = np.empty_like(x3) if out is None else out
+        sums = np.empty((2, c))
+        kernel = _train_back_planes if s >= PLANES_FROM else _train_back_rows
+        kernel(dy3.reshape(n, c * s), x3.reshape(n, c * s), s, mean, invstd,
+               per_channel(weight, c, 1.0), fwd, 0.0 if relu else -np.inf, tasks,
+               out.reshape(n, c * s), sums)
+        return out, sums[0], sums[1]
+    if relu:   # dy where the forward's y = a*x + e > 0 (y recomputed, then masked in place)
+        y3 = _map(x3, x3, fwd[0], fwd[0], fwd[1], False, None)
+        _relu_bwd(dy3.reshape(-1), y3.reshape(-1), y3.reshape(-1), dy3.dtype.type(0))
+        dy3 = y3
+    sum_dy, sum_dy_xhat = backward_reduce(dy3, x3, mean, invstd)
+    dx = backward_dx(dy3, x3, mean, invstd, weight, sum_dy, sum_dy_xhat, out=out)
+    return dx, sum_dy, sum_dy_xhat

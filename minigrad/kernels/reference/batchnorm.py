@@ -37,8 +37,9 @@ def batch_stats(x3):
     return mean, var
 
 
-def normalize_train(x3, weight, bias, eps, out=None):
-    """Training-mode forward: y = (x - mean) * invstd * gamma + beta.
+def normalize_train(x3, weight, bias, eps, out=None, relu=False):
+    """Training-mode forward: y = (x - mean) * invstd * gamma + beta, then max(y, 0) if relu
+    (a ReLU fused into BN; backward_train takes relu=True too).
 
     x3: (N, C, S); weight, bias: (C,) or None (gamma=1, beta=0).
     Returns (y, mean, invstd, var): y like x3, the rest float64 (C,), var biased.
@@ -50,7 +51,7 @@ def normalize_train(x3, weight, bias, eps, out=None):
     xhat = (x3.astype(np.float64) - _c(mean)) * _c(invstd)
     y = xhat * _c(per_channel(weight, c, 1.0)) + _c(per_channel(bias, c, 0.0))
     dest = output(out, x3)
-    dest[...] = y
+    dest[...] = np.maximum(y, 0) if relu else y
     return dest, mean, invstd, var
 
 
@@ -99,3 +100,19 @@ def backward_dx(dy3, x3, mean, invstd, weight, sum_dy, sum_dy_xhat, out=None):
     dest[...] = k * (m * dy - _c(per_channel(sum_dy, c, 0.0))
                      - xhat * _c(per_channel(sum_dy_xhat, c, 0.0)))
     return dest
+
+
+def backward_train(dy3, x3, mean, invstd, weight, bias=None, relu=False, out=None):
+    """The training backward -> (dx, sum_dy, sum_dy_xhat): backward_reduce, then backward_dx.
+
+    relu: the forward was normalize_train(..., relu=True), so the gradient reaching BN is
+    dy where y = gamma*xhat + beta > 0 and 0 elsewhere (ReLU's), y recomputed from x.
+    """
+    if relu:
+        c = check3("x3", x3).shape[1]
+        xhat = (x3 - _c(per_channel(mean, c, 0.0))) * _c(per_channel(invstd, c, 1.0))
+        y = xhat * _c(per_channel(weight, c, 1.0)) + _c(per_channel(bias, c, 0.0))
+        dy3 = np.where(y > 0, dy3, 0)
+    sum_dy, sum_dy_xhat = backward_reduce(dy3, x3, mean, invstd)
+    dx = backward_dx(dy3, x3, mean, invstd, weight, sum_dy, sum_dy_xhat, out=out)
+    return dx, sum_dy, sum_dy_xhat

@@ -90,6 +90,10 @@ def fuse_sequential(model):
 #   is the relu of its max, and both send the gradient to the same element (the
 #   first maximum, when it is positive); the ReLU costs no pass and no kernel of
 #   its own (the ReLU module is not called; the MaxPool2d module is).
+# * BatchNorm1d/2d using batch statistics (training) then ReLU -> one BN with relu=True:
+#   the ReLU is written with y, and its mask applied inside BN's backward (the
+#   ReLU module is not called; the BN module is). Before a MaxPool2d the ReLU goes
+#   into the pool instead: it then touches a quarter of the values.
 # * Conv2d then an eval-mode BatchNorm2d, under no_grad -> one convolution
 #   with the folded weights of `folded_weights` (computed per call, so it
 #   always sees the current parameters): a pass over the activations saved.
@@ -104,20 +108,24 @@ enabled = None
 
 @functools.cache
 def _layer_types():
-    """The four layer classes the rewrites match (imported once, at the first forward: nn
+    """The five layer classes the rewrites match (imported once, at the first forward: nn
     imports this module before it defines them)."""
-    from minigrad.nn import BatchNorm2d, Conv2d, MaxPool2d, ReLU
-    return BatchNorm2d, Conv2d, MaxPool2d, ReLU
+    from minigrad.nn import BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d, ReLU
+    return BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d, ReLU
 
 
-def _rewrite(layer, follower):
-    """The rewrite that applies to two neighbouring layers: "relu into pool" (the ReLU into
-    the max-pool), "fold" or None."""
-    BatchNorm2d, Conv2d, MaxPool2d, ReLU = _layer_types()
+def _rewrite(layer, follower, after=None):
+    """The rewrite that applies to two neighbouring layers (`after` follows them): "relu
+    into pool" (the ReLU into the max-pool), "relu into bn", "fold" or None."""
+    BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d, ReLU = _layer_types()
     if follower is None or layer._forward_hooks or follower._forward_hooks:
         return None
     if type(layer) is ReLU and type(follower) is MaxPool2d:
         return "relu into pool"
+    if (type(layer) in (BatchNorm1d, BatchNorm2d) and type(follower) is ReLU
+            and (layer.training or not layer.track_running_stats)
+            and _rewrite(follower, after) != "relu into pool"):
+        return "relu into bn"
     if (type(layer) is Conv2d and type(follower) is BatchNorm2d and not follower.training
             and follower.track_running_stats and not autograd.is_grad_enabled()):
         return "fold"
@@ -126,12 +134,14 @@ def _rewrite(layer, follower):
 
 def run_fused(modules, x):
     """Sequential's forward: `modules` in order, on the fast backend with the rewrites above."""
-    modules, i, plan = list(modules) + [None], 0, uses_plan()
+    modules, i, plan = list(modules) + [None, None], 0, uses_plan()
     while modules[i] is not None:
         layer, follower = modules[i], modules[i + 1]
-        rewrite = _rewrite(layer, follower) if plan else None
+        rewrite = _rewrite(layer, follower, modules[i + 2]) if plan else None
         if rewrite == "relu into pool":
             x = follower(x, relu=True)   # the pool's module call, for hooks and drawings
+        elif rewrite == "relu into bn":
+            x = layer(x, relu=True)
         elif rewrite == "fold":
             weight, bias = folded_weights(layer, follower)
             x = F.conv2d(x, Tensor(weight), Tensor(bias), layer.stride, layer.padding,
