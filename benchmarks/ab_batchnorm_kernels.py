@@ -6,8 +6,9 @@
 
 REV (default main) is any git revision; its fast BN module (minigrad/kernels/fast/batchnorm.py,
 or minigrad/kernels/batchnorm.py before the backend split) is loaded as a module of its own.
-The four public functions (batch_stats, normalize_train, backward_reduce, backward_dx) of
-both sides run in alternating rounds on float32 inputs, so both meet the same machine load;
+The public functions (batch_stats, normalize_train, backward_reduce, backward_dx, and the
+whole backward: backward_train, or the last two where a revision lacks it) of both sides
+run in alternating rounds on float32 inputs, so both meet the same machine load;
 medians per call in microseconds, REV / this tree. (Its kernels compile on the first round.)
 """
 import argparse
@@ -34,7 +35,15 @@ def calls(bn, x, dy):
     return {"batch_stats": lambda: bn.batch_stats(x3),
             "normalize_train": lambda: bn.normalize_train(x3, gamma, beta, 1e-5),
             "backward_reduce": lambda: bn.backward_reduce(dy3, x3, mean, invstd),
-            "backward_dx": lambda: bn.backward_dx(dy3, x3, mean, invstd, gamma, *sums)}
+            "backward_dx": lambda: bn.backward_dx(dy3, x3, mean, invstd, gamma, *sums),
+            "backward (both)": lambda: backward(bn, dy3, x3, mean, invstd, gamma)}
+
+
+def backward(bn, dy3, x3, mean, invstd, gamma):
+    """The whole training backward: backward_train where the revision has it."""
+    if hasattr(bn, "backward_train"):
+        return bn.backward_train(dy3, x3, mean, invstd, gamma)
+    return bn.backward_dx(dy3, x3, mean, invstd, gamma, *bn.backward_reduce(dy3, x3, mean, invstd))
 
 
 def per_call(fn, repeats):

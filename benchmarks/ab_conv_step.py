@@ -1,15 +1,17 @@
 """The main example's training step and a no_grad batch of 500, with this tree's fast conv
-kernels against those of another git revision, in one process.
+(or BN) kernels against those of another git revision, in one process.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
         MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 \\
-        .venv/bin/python benchmarks/ab_conv_step.py [REV] [--threads N] [--rounds R]
+        .venv/bin/python benchmarks/ab_conv_step.py [REV] [--family batchnorm] [--threads N]
 
-REV (default main) is any git revision: its minigrad/kernels/fast/conv.py is loaded
-as a module of its own (from `git show`), and the numba backend's conv family is
-pointed at one module or the other, round by round; the model, BN, pooling and the
-engine are the same objects for both. On a shared machine this measures a change
-far more tightly than two runs of bench_train.py: both sides meet the same load.
+REV (default main) is any git revision: its minigrad/kernels/fast/conv.py (or
+batchnorm.py) is loaded as a module of its own (from `git show`), and the numba
+backend's family is pointed at one module or the other, round by round; the model,
+the other kernels and the engine are the same objects for both. A BN module from
+before backward_train gets that function composed from its two. On a shared machine
+this measures a change far more tightly than two runs of bench_train.py: both sides
+meet the same load.
 Prints per-call minimum, 10th percentile and median over the rounds.
 """
 import argparse
@@ -47,9 +49,26 @@ def module_at(rev, paths, folder):
     return module
 
 
+def with_backward_train(bn):
+    """An older fast BN module, callable by this tree's op: backward_train composed of
+    backward_reduce and backward_dx, normalize_train taking (and not needing) relu."""
+    if hasattr(bn, "backward_train"):
+        return bn
+    normalize = bn.normalize_train
+
+    def backward_train(dy3, x3, mean, invstd, weight, bias=None, relu=False, out=None):
+        assert not relu, "the main example's ReLUs go into the max-pools"
+        sums = bn.backward_reduce(dy3, x3, mean, invstd)
+        return (bn.backward_dx(dy3, x3, mean, invstd, weight, *sums, out=out), *sums)
+    bn.backward_train = backward_train
+    bn.normalize_train = lambda x3, w, b, eps, out=None, relu=False: normalize(x3, w, b, eps, out)
+    return bn
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("rev", nargs="?", default="main")
+    parser.add_argument("--family", choices=["conv", "batchnorm"], default="conv")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=12)
     args = parser.parse_args()
@@ -59,7 +78,7 @@ def main():
     numba.set_num_threads(args.threads)
     import minigrad
     from minigrad import kernels, optim
-    from minigrad.kernels.fast import conv as this_tree
+    this_tree = importlib.import_module(f"minigrad.kernels.fast.{args.family}")
     from minigrad.models import mnist_cnn
     from minigrad.nn import functional as F
 
@@ -84,19 +103,20 @@ def main():
             model(images)
 
     with tempfile.TemporaryDirectory() as folder:
-        sides = {args.rev: module_at(args.rev, ["minigrad/kernels/fast/conv.py"], folder),
+        other = module_at(args.rev, [f"minigrad/kernels/fast/{args.family}.py"], folder)
+        sides = {args.rev: with_backward_train(other) if args.family == "batchnorm" else other,
                  "this tree": this_tree}
         times = {(side, what): [] for side in sides for what in ("step", "eval 500")}
         for _ in range(args.rounds + 1):          # the first round warms up (and compiles)
             for side, module in sides.items():
-                kernels._modules["conv"] = module
+                kernels._modules[args.family] = module
                 for what, fn, calls in (("step", step, 10), ("eval 500", evaluate, 2)):
                     fn(0)
                     for i in range(calls):
                         start = clock()
                         fn(i)
                         times[side, what].append(clock() - start)
-        kernels._modules["conv"] = this_tree
+        kernels._modules[args.family] = this_tree
     print(f"threads {args.threads}, load average {os.getloadavg()[0]:.2f}; ms per call")
     for (side, what), ts in times.items():
         ts = np.array(ts[len(ts) // (args.rounds + 1):]) * 1e3
