@@ -12,7 +12,8 @@ Prints, all measured in this one process:
     Function class, the optimizer, and the rest: graph bookkeeping);
   * evaluation throughput (no_grad) over the 10,000 test images, both frameworks;
   * in child processes: peak memory (max RSS) of one training epoch, and the
-    time to import minigrad and run the first step, cold (empty numba cache)
+    time to import minigrad and run the first step, cold (empty numba cache, with
+    each kernel the step compiled and its compile time, from numba's event API)
     and warm (cache filled).
 """
 import argparse
@@ -177,6 +178,9 @@ sys.path.insert(0, {root!r})
 import numpy as np
 import minigrad
 imported = time.perf_counter()
+from numba.core import event
+recording = event.install_recorder("numba:compile")
+compiles = recording.__enter__()
 from minigrad import optim
 from minigrad.models import mnist_cnn
 from minigrad.nn import functional as F
@@ -186,9 +190,18 @@ x = minigrad.Tensor(np.random.rand(64, 1, 28, 28).astype(np.float32))
 y = minigrad.Tensor(np.arange(64) % 10)
 loss = F.cross_entropy(model(x), y); opt.zero_grad(); loss.backward(); opt.step()
 first = time.perf_counter()
+recording.__exit__(None, None, None)
 loss = F.cross_entropy(model(x), y); opt.zero_grad(); loss.backward(); opt.step()
 second = time.perf_counter()
 print("IMPORT", imported - start, "FIRST", first - imported, "SECOND", second - first)
+depth, began = 0, {{}}
+for when, ev in compiles.buffer:      # kernels the step called (helpers compile inside them)
+    depth += 1 if ev.is_start else -1
+    name = ev.data["dispatcher"].py_func.__qualname__
+    if ev.is_start and depth == 1:
+        began[name] = when
+    elif not ev.is_start and depth == 0:
+        print("COMPILED", name, when - began[name])
 """
 
 
@@ -204,7 +217,8 @@ def start_up_times():
     for label in ("cold", "warm"):
         out = run_child(FIRST_STEP_SCRIPT.format(root=ROOT), {"NUMBA_CACHE_DIR": cache})
         words = out.split()
-        timings.append((label, float(words[1]), float(words[3]), float(words[5])))
+        compiled = [line.split()[1:] for line in out.splitlines() if line.startswith("COMPILED")]
+        timings.append((label, float(words[1]), float(words[3]), float(words[5]), compiled))
     return timings
 
 
@@ -281,9 +295,12 @@ def main():
     maxrss_kb = int(epoch.split("MAXRSS_KB")[1].split()[0])
     epoch_line = [line for line in epoch.splitlines() if line.startswith("epoch 1:")][0]
     print(f"\none epoch of examples/mnist_cnn.py (child process): peak RSS {maxrss_kb / 1024:.0f} MiB; {epoch_line}")
-    for label, imported, first, second in start_up_times():
+    for label, imported, first, second, compiled in start_up_times():
         print(f"start-up, {label} numba cache: import minigrad {1000 * imported:.0f} ms, "
               f"first step {1000 * first:.0f} ms, second step {1000 * second:.0f} ms")
+        if compiled:
+            print("  compiled in the first step: " + ", ".join(
+                f"{name} {float(seconds):.2f} s" for name, seconds in compiled))
 
 
 if __name__ == "__main__":

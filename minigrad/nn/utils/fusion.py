@@ -83,7 +83,7 @@ def fuse_sequential(model):
 
 # ---------------------------------------------------------------- the fast backend's plan
 # On the fast backend Sequential runs its layers through `run_fused`, which
-# rewrites two patterns into cheaper ones with the same values and gradients:
+# rewrites three patterns into cheaper ones with the same values and gradients:
 #
 # * ReLU then MaxPool2d -> one max-pool that applies the ReLU to its output
 #   (F.max_pool2d's relu=True). relu is monotone, so the max of a window's relus
