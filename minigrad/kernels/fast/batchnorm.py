@@ -65,7 +65,7 @@ from minigrad.kernels.fast import jit
 from minigrad.kernels.fast.activation import _relu_bwd, _relu_fwd
 from minigrad.kernels.shapes import as_ncs, per_channel  # noqa: F401
 
-PLANES_FROM = 128     # S from which a plane gets inner loops of its own
+PLANES_FROM = 64      # S from which a plane gets inner loops of its own (7x7 stays rows)
 FUSED_BELOW = 4 << 20  # bytes of x up to which the fused kernels serve (channels stay in cache)
 CHUNK = 1024          # rows form: positions per inner loop (its arrays stay in L1)
 SERIAL_BELOW = 65536  # elements: smaller inputs run as one task
