@@ -22,7 +22,8 @@ one launch per direction and no numpy between the passes (benchmarks/README.md,
 "Fused BN kernels"). Either may fuse a ReLU (y = max(bn(x), 0), and dy masked
 where bn(x) <= 0 inside the backward: normalize_train and backward_train with
 relu=True). Larger inputs take two split kernels, which divide samples among
-threads too (a channel would not stay in cache between its passes):
+threads too (a channel would not stay in cache between its passes; a fused ReLU
+is then activation.py's kernel, in place):
 
     sums  two per-channel sums: of x - K and (x - K)**2 for the statistics,
           of dy and dy * (x - mean) for the backward
@@ -47,8 +48,8 @@ are blocks of channels, one per thread, and need C >= threads. Inputs below
 SERIAL_BELOW elements are one task: split in two, (256, 100) and (32, 8, 14,
 14) took about 20 % longer (benchmarks/README.md, optimisation 9).
 
-Each kernel is one prange over tasks, and compiles in 1-2 s
-(numba's time is LLVM's, per loop): only the forms a program uses are compiled,
+Each kernel is one prange over tasks, and compiles in 1-3 s (about 40 % of it
+LLVM, the rest numba's typing and parfor lowering): only the forms a program uses are compiled,
 lazily, on first call (minigrad/kernels/fast/__init__.py says where the cache
 goes); importing this module compiles nothing.
 
