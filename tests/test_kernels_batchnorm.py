@@ -39,6 +39,7 @@ def split(request, monkeypatch):
         monkeypatch.setattr(bn, "SERIAL_BELOW", 0)
     if request.param == "split kernels":
         monkeypatch.setattr(bn, "FUSED_BELOW", -1)
+        monkeypatch.setattr(bn, "RELU_FUSED_FROM", np.inf)
     return request.param
 
 
@@ -94,15 +95,15 @@ shapes = st.tuples(
        tasks=st.sampled_from(["one task", "fused tasks", "split kernels"]),
        seed=st.integers(0, 2**16))
 def test_kernels_match_references(shape, dtype, layout, affine, tasks, seed):
-    limits = bn.SERIAL_BELOW, bn.FUSED_BELOW
+    limits = bn.SERIAL_BELOW, bn.FUSED_BELOW, bn.RELU_FUSED_FROM
     if tasks != "one task":
         bn.SERIAL_BELOW = 0                                # tasks of channels, or of samples
     if tasks == "split kernels":
-        bn.FUSED_BELOW = -1
+        bn.FUSED_BELOW, bn.RELU_FUSED_FROM = -1, np.inf
     try:
         check_kernels_match_references(shape, dtype, layout, affine, seed)
     finally:
-        bn.SERIAL_BELOW, bn.FUSED_BELOW = limits
+        bn.SERIAL_BELOW, bn.FUSED_BELOW, bn.RELU_FUSED_FROM = limits
 
 
 def check_kernels_match_references(shape, dtype, layout, affine, seed):
@@ -274,6 +275,28 @@ def test_fused_relu_keeps_nan_and_masks_the_gradient_where_bn_is_not_positive():
     sums = ref.backward_reduce(masked, x3, mean, invstd)
     np.testing.assert_allclose(dx, ref.backward_dx(masked, x3, mean, invstd, None, *sums),
                                rtol=1e-9, atol=1e-12)
+
+
+def test_a_fused_relu_keeps_long_planes_in_the_fused_kernels_above_the_size_limit(monkeypatch):
+    """Above FUSED_BELOW, planes of RELU_FUSED_FROM values or more with a fused ReLU take the
+    fused kernels (the split path would add two passes), still with the reference's results."""
+    monkeypatch.setattr(bn, "SERIAL_BELOW", 0)
+    monkeypatch.setattr(bn, "FUSED_BELOW", -1)
+    threads = numba.get_num_threads()
+    long_planes = np.zeros((3, threads, bn.RELU_FUSED_FROM))
+    short_planes = np.zeros((3, threads, bn.RELU_FUSED_FROM - 1))
+    assert bn._fused_tasks(long_planes, relu=True) == threads
+    assert bn._fused_tasks(long_planes) == 0 == bn._fused_tasks(short_planes, relu=True)
+    rng = np.random.default_rng(3)
+    x3, dy3 = rng.normal(size=(3, 2, 600)), rng.normal(size=(3, 2, 600))
+    weight, bias = rng.normal(size=2), rng.normal(size=2)
+    y, mean, invstd, _ = bn.normalize_train(x3, weight, bias, EPS, relu=True)
+    np.testing.assert_allclose(y, ref.normalize_train(x3, weight, bias, EPS, relu=True)[0],
+                               rtol=1e-10, atol=1e-10)
+    got = bn.backward_train(dy3, x3, mean, invstd, weight, bias, True)
+    want = ref.backward_train(dy3, x3, mean, invstd, weight, bias, True)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-10)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

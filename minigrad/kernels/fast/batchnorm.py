@@ -21,9 +21,10 @@ are in cache, the statistics-to-coefficients arithmetic between them included:
 one launch per direction and no numpy between the passes (benchmarks/README.md,
 "Fused BN kernels"). Either may fuse a ReLU (y = max(bn(x), 0), and dy masked
 where bn(x) <= 0 inside the backward: normalize_train and backward_train with
-relu=True). Larger inputs take two split kernels, which divide samples among
-threads too (a channel would not stay in cache between its passes; a fused ReLU
-is then activation.py's kernel, in place):
+relu=True; with it, planes of RELU_FUSED_FROM values or more stay fused at any size).
+Larger inputs take two split kernels, which divide samples among threads too (a
+channel would not stay in cache between its passes; a fused ReLU is then
+activation.py's kernel, in place):
 
     sums  two per-channel sums: of x - K and (x - K)**2 for the statistics,
           of dy and dy * (x - mean) for the backward
@@ -68,6 +69,7 @@ from minigrad.kernels.shapes import as_ncs, per_channel  # noqa: F401
 
 PLANES_FROM = 64      # S from which a plane gets inner loops of its own (7x7 stays rows)
 FUSED_BELOW = 4 << 20  # bytes of x up to which the fused kernels serve (channels stay in cache)
+RELU_FUSED_FROM = 512  # S from which a fused ReLU keeps the fused kernels above FUSED_BELOW
 CHUNK = 1024          # rows form: positions per inner loop (its arrays stay in L1)
 SERIAL_BELOW = 65536  # elements: smaller inputs run as one task
 
@@ -492,14 +494,17 @@ def _split(x3):
     return rows, -(-threads // rows)
 
 
-def _fused_tasks(x3):
+def _fused_tasks(x3, relu=False):
     """Tasks for the fused kernels (whole channels each), or 0 where the split ones serve
     x3 better: above FUSED_BELOW bytes (a channel's second pass would miss the cache), or
-    fewer channels than threads (the split kernels divide samples too)."""
+    fewer channels than threads (the split kernels divide samples too). With a fused ReLU,
+    planes of RELU_FUSED_FROM values or more stay fused at any size: the split path
+    would add two passes for the ReLU, which cost more than the misses."""
     if x3.size < SERIAL_BELOW:
         return 1
     threads = numba.get_num_threads()
-    return threads if x3.nbytes <= FUSED_BELOW and x3.shape[1] >= threads else 0
+    fits = x3.nbytes <= FUSED_BELOW or (relu and x3.shape[2] >= RELU_FUSED_FROM)
+    return threads if fits and x3.shape[1] >= threads else 0
 
 
 def _per_position(v, s):
@@ -563,7 +568,7 @@ def normalize_train(x3, weight, bias, eps, out=None, relu=False):
     """
     n, c, s = x3.shape
     out = np.empty_like(x3) if out is None else out
-    tasks = _fused_tasks(x3)
+    tasks = _fused_tasks(x3, relu)
     if tasks:
         stats = np.empty((3, c))
         kernel = _train_planes if s >= PLANES_FROM else _train_rows
@@ -638,7 +643,7 @@ def backward_train(dy3, x3, mean, invstd, weight, bias=None, relu=False, out=Non
     fwd = np.zeros((2, c))
     if relu:
         fwd[0], fwd[1] = _forward_coefficients(mean, invstd, weight, bias)
-    tasks = _fused_tasks(x3)
+    tasks = _fused_tasks(x3, relu)
     if tasks:
         out = np.empty_like(x3) if out is None else out
         sums = np.empty((2, c))
