@@ -160,7 +160,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
 
     relu=True (minigrad's, not PyTorch's; training only) returns relu(batch_norm(x)) as
     one op: the fast backend writes the ReLU with y and applies its mask inside BN's
-    backward, with no pass of its own (Sequential's fusion plan uses it for BN then ReLU).
+    backward, in its fused kernels with no pass of its own (Sequential's fusion plan uses
+    it for BN then ReLU).
     """
     check_batch_norm_input(x, training=training)
     channels = x.shape[1]
