@@ -16,19 +16,23 @@ from minigrad.nn import functional as F
 EPS = 1e-5
 
 
-# (3, 2, 5), (2, 3, 20): the kernels' rows form; (9, 2, 20): their pairs form;
-# (9, 2, 130): their planes form (minigrad/kernels/fast/batchnorm.py).
+# (3, 2, 5), (2, 3, 20), (9, 2, 20): the kernels' rows form; (9, 2, 130): their planes
+# form (minigrad/kernels/fast/batchnorm.py). Inputs this small take the fused kernels for
+# normalize_train and backward_train (with and without a ReLU), the split ones for the rest.
 @pytest.mark.parametrize("shape", [(3, 2, 5), (2, 3, 20), (9, 2, 20), (9, 2, 130)])
 def test_batchnorm_kernels(shape):
     rng = np.random.default_rng(0)
     x3 = rng.normal(3, 2, size=shape).astype(np.float32)
     dy3 = rng.normal(size=shape).astype(np.float32)
     w, b = rng.normal(1, 0.3, shape[1]), rng.normal(0, 0.3, shape[1])
-    got = batchnorm.normalize_train(x3, w, b, EPS)
-    want = batchnorm_ref.normalize_train(x3, w, b, EPS)
-    for g, r in zip(got, want):
-        np.testing.assert_allclose(g, r, rtol=1e-5, atol=1e-5)
-    _, mean, invstd, _ = want
+    for relu in (False, True):
+        want = batchnorm_ref.normalize_train(x3, w, b, EPS, relu=relu)
+        for g, r in zip(batchnorm.normalize_train(x3, w, b, EPS, relu=relu), want):
+            np.testing.assert_allclose(g, r, rtol=1e-5, atol=1e-5)
+        _, mean, invstd, _ = want
+        for g, r in zip(batchnorm.backward_train(dy3, x3, mean, invstd, w, b, relu),
+                        batchnorm_ref.backward_train(dy3, x3, mean, invstd, w, b, relu)):
+            np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-5)
     sums = batchnorm.backward_reduce(dy3, x3, mean, invstd)
     np.testing.assert_allclose(sums, batchnorm_ref.backward_reduce(dy3, x3, mean, invstd),
                                rtol=1e-6, atol=1e-6)
