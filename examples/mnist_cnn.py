@@ -121,8 +121,8 @@ def warm_up_kernels(model, dataset, cold):
     starts timing; the model, its buffers and the random stream are restored,
     so the run is the same with or without it. Returns the seconds it took."""
     if cold:
-        # About 8 s on the machine of README's figures; the line after says how long it took here.
-        print("compiling minigrad's kernels (first run only, about 8 s; later runs "
+        # 8-14 s on the machine of README's figures; the line after says how long it took here.
+        print("compiling minigrad's kernels (first run only, 8-14 s; later runs "
               "load them from numba's cache) ...", flush=True)
     state, rng = model.state_dict(), minigrad.random.generator().bit_generator.state
     start = time.perf_counter()
