@@ -72,8 +72,8 @@ class BatchNorm(Function):
                                                               weight, bias, self.relu)
         else:                        # fixed statistics: y = x * scale + shift, so dx = dy * scale
             sum_dy, sum_dy_xhat = kernels.backward_reduce(dy3, x3, self.mean, self.invstd)
-            dx3 = kernels.scale_shift(dy3, self.scale, None)
-        # dx3 is a new (N, C, S) array: its view in x's shape owns its memory
+            dx3 = kernels.scale_shift(dy3, self.scale, None) if self.needs_input_grad[0] else None
+        # dx3 is a new (N, C, S) array (or None): its view in x's shape owns its memory
         dx = dx3.reshape(self.shape) if self.needs_input_grad[0] else None
         if weight is None:
             return (dx,)

@@ -265,7 +265,9 @@ def _map_rows(u2, x2, a, b, e, pair, o2, row_blocks, col_blocks):
 # (statistics to coefficients) happens inside the kernel: one launch per forward
 # and one per backward instead of two each, and no numpy glue between them. lo
 # is 0.0 when a ReLU is fused (y = max(bn(x), 0), and the backward takes dy
-# where bn(x) > 0 only) and -inf otherwise: one code path, no branch per value.
+# where bn(x) > 0 only) and -inf otherwise: one code path in the forward; the
+# backward's mask has loops of its own behind `if lo == 0.0` (a mask on every
+# value made the plain backward slower).
 
 @jit()
 def _train_coefficients(c, sum1, sum2, k, count, gamma, beta, eps, stats):

@@ -37,6 +37,13 @@ def batch_stats(x3):
     return mean, var
 
 
+def _bn_output(x3, mean, invstd, weight, bias):
+    """gamma * xhat + beta in float64, xhat = (x - mean) * invstd: BN's y before any cast."""
+    c = x3.shape[1]
+    xhat = (x3.astype(np.float64) - _c(per_channel(mean, c, 0.0))) * _c(invstd)
+    return xhat * _c(per_channel(weight, c, 1.0)) + _c(per_channel(bias, c, 0.0))
+
+
 def normalize_train(x3, weight, bias, eps, out=None, relu=False):
     """Training-mode forward: y = (x - mean) * invstd * gamma + beta, then max(y, 0) if relu
     (a ReLU fused into BN; backward_train takes relu=True too).
@@ -45,11 +52,9 @@ def normalize_train(x3, weight, bias, eps, out=None, relu=False):
     Returns (y, mean, invstd, var): y like x3, the rest float64 (C,), var biased.
     """
     x3 = check3("x3", x3)
-    c = x3.shape[1]
     mean, var = batch_stats(x3)
     invstd = 1.0 / np.sqrt(var + eps)
-    xhat = (x3.astype(np.float64) - _c(mean)) * _c(invstd)
-    y = xhat * _c(per_channel(weight, c, 1.0)) + _c(per_channel(bias, c, 0.0))
+    y = _bn_output(x3, mean, invstd, weight, bias)
     dest = output(out, x3)
     dest[...] = np.maximum(y, 0) if relu else y
     return dest, mean, invstd, var
@@ -109,10 +114,7 @@ def backward_train(dy3, x3, mean, invstd, weight, bias=None, relu=False, out=Non
     dy where y = gamma*xhat + beta > 0 and 0 elsewhere (ReLU's), y recomputed from x.
     """
     if relu:
-        c = check3("x3", x3).shape[1]
-        xhat = (x3 - _c(per_channel(mean, c, 0.0))) * _c(per_channel(invstd, c, 1.0))
-        y = xhat * _c(per_channel(weight, c, 1.0)) + _c(per_channel(bias, c, 0.0))
-        dy3 = np.where(y > 0, dy3, 0)
+        dy3 = np.where(_bn_output(check3("x3", x3), mean, invstd, weight, bias) > 0, dy3, 0)
     sum_dy, sum_dy_xhat = backward_reduce(dy3, x3, mean, invstd)
     dx = backward_dx(dy3, x3, mean, invstd, weight, sum_dy, sum_dy_xhat, out=out)
     return dx, sum_dy, sum_dy_xhat
